@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/rocca-pa/rocca"
+	"github.com/rocca-pa/rocca/internal/adminapi"
+	"github.com/rocca-pa/rocca/internal/auth"
+	"github.com/rocca-pa/rocca/internal/config"
+	"github.com/rocca-pa/rocca/internal/i18n"
+	"github.com/rocca-pa/rocca/internal/mail"
+	"github.com/rocca-pa/rocca/internal/sqlite"
+	"github.com/rocca-pa/rocca/internal/web"
+)
+
+// server is every part of a running Rocca, built by newServer and run by run.
+type server struct {
+	cfg    *config.Config
+	logger *slog.Logger
+	db     *sqlite.DB
+	reg    *prometheus.Registry
+	web    *web.Server
+	admin  *adminapi.Server
+	auth   *auth.Service
+	outbox *mail.Outbox
+}
+
+func newServer(ctx context.Context, cfg *config.Config, cat *i18n.Catalog, logger *slog.Logger, version string) (*server, error) {
+	if err := os.MkdirAll(cfg.Server.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	db, err := sqlite.Open(ctx, cfg.DatabasePath())
+	if err != nil {
+		return nil, err
+	}
+	s := &server{cfg: cfg, logger: logger, db: db, reg: prometheus.NewRegistry()}
+	if err := s.build(ctx, cat, version); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *server) build(ctx context.Context, cat *i18n.Catalog, version string) error {
+	if err := s.db.Migrate(ctx, auth.Migrations(), mail.Migrations()); err != nil {
+		return err
+	}
+	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	w, err := web.New(web.Options{
+		Listen: s.cfg.Server.Listen, PublicURL: s.cfg.Server.PublicURL, TLS: string(s.cfg.Server.TLS),
+		CertFile: s.cfg.Server.CertFile, KeyFile: s.cfg.Server.KeyFile, DataDir: s.cfg.Server.DataDir,
+		ACMEEmail: s.cfg.Server.ACMEEmail, Municipality: s.cfg.Municipality.Name,
+	}, s.logger, cat, s.reg)
+	if err != nil {
+		return err
+	}
+	s.web = w
+	s.auth, err = auth.NewService(s.db, cat, s.logger, time.Now, auth.Options{
+		SecureCookies: w.SecureCookies(), PublicURL: s.cfg.Server.PublicURL, Municipality: s.cfg.Municipality.Name,
+	})
+	if err != nil {
+		return err
+	}
+	w.Use(s.auth.Middleware)
+	s.auth.Routes(w)
+	s.outbox = mail.NewOutbox(s.db, s.mailSender(), s.logger, time.Now)
+	s.outbox.Routes(w, auth.Require(rocca.RoleAdmin))
+	w.SetHome(homeLinks())
+	w.AddReadyCheck("database", func(ctx context.Context) error { return s.db.PingContext(ctx) })
+
+	s.admin = adminapi.NewServer(s.cfg.AdminSocketPath(), s.logger)
+	s.admin.Handle("GET /v1/ping", adminapi.Func(s.logger, func(context.Context, *http.Request, struct{}) (map[string]string, error) {
+		return map[string]string{"version": version}, nil
+	}))
+	adminapi.UserRoutes(s.admin, s.auth)
+	return nil
+}
+
+// homeLinks are the entries of the home page; the parts add theirs as they arrive.
+func homeLinks() []web.HomeLink {
+	return []web.HomeLink{
+		{TitleKey: "home.users.title", DescKey: "home.users.desc", Href: "/admin/users", Role: rocca.RoleAdmin},
+		{TitleKey: "home.audit.title", DescKey: "home.audit.desc", Href: "/admin/audit", Role: rocca.RoleAdmin},
+		{TitleKey: "home.outbox.title", DescKey: "home.outbox.desc", Href: "/admin/outbox", Role: rocca.RoleAdmin},
+		{TitleKey: "home.account.title", DescKey: "home.account.desc", Href: "/account"},
+	}
+}
+
+// mailSender returns the SMTP sender, or one that keeps mail queued while no server is configured.
+func (s *server) mailSender() mail.Sender {
+	m := s.cfg.Mail
+	if m.SMTPHost == "" {
+		return unconfiguredSender{}
+	}
+	return mail.NewSMTP(mail.SMTPConfig{
+		Host: m.SMTPHost, Port: m.SMTPPort, Security: string(m.SMTPSecurity), User: m.SMTPUser, PasswordFile: m.SMTPPasswordFile,
+	}, s.logger)
+}
+
+type unconfiguredSender struct{}
+
+func (unconfiguredSender) Send(context.Context, mail.Envelope, []byte) error {
+	return rocca.Localized(rocca.EUNAVAILABLE, "mail.error.not_configured", "no SMTP server configured ([mail] smtp_host)")
+}
+
+// run serves until ctx is done, then stops the pieces in a fixed order: web, (SFU, mail-in,) outbox,
+// admin socket, database.
+func (s *server) run(ctx context.Context) error {
+	defer s.db.Close()
+	if err := s.web.Listen(); err != nil {
+		return err
+	}
+	if err := s.admin.Listen(); err != nil {
+		return err
+	}
+	s.logger.Info("rocca is serving", "url", s.cfg.Server.PublicURL, "listen", s.web.Addr().String(),
+		"admin_socket", s.cfg.AdminSocketPath(), "data_dir", absPath(s.cfg.Server.DataDir))
+	if err := s.announceSetup(ctx); err != nil {
+		return err
+	}
+	errc := make(chan error, 8)
+	webStop := s.start(errc, "web", s.web.Serve)
+	metricsStop := s.start(errc, "metrics", func(ctx context.Context) error {
+		return web.ServeMetrics(ctx, s.cfg.Server.MetricsListen, s.reg, s.logger)
+	})
+	outboxStop := s.start(errc, "outbox", s.outbox.Run)
+	purgeStop := s.start(errc, "purge", s.purgeLoop)
+	adminStop := s.start(errc, "admin", s.admin.Serve)
+
+	var err error
+	select {
+	case <-ctx.Done():
+		s.logger.Info("shutting down")
+	case err = <-errc:
+		s.logger.Error("a component failed; shutting down", "err", err)
+	}
+	for _, stop := range []func(){webStop, metricsStop, outboxStop, purgeStop, adminStop} {
+		stop()
+	}
+	return err
+}
+
+// start runs fn in its own goroutine and returns a function that cancels it and waits for it.
+func (s *server) start(errc chan<- error, name string, fn func(context.Context) error) func() {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := fn(ctx); err != nil && ctx.Err() == nil {
+			errc <- fmt.Errorf("%s: %w", name, err)
+		}
+	}()
+	return func() { cancel(); wg.Wait() }
+}
+
+// announceSetup logs the one-time link that creates the first administrator, while there is none.
+func (s *server) announceSetup(ctx context.Context) error {
+	link, err := s.auth.SetupLink(ctx)
+	if err != nil {
+		return err
+	}
+	if link != "" {
+		s.logger.Warn("no administrator yet: open this one-time link (valid 24 h) to create one", "setup_url", link)
+	}
+	return nil
+}
+
+// purgeLoop removes expired sessions, tokens and throttling records every hour.
+func (s *server) purgeLoop(ctx context.Context) error {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if err := s.auth.PurgeExpired(ctx); err != nil && ctx.Err() == nil {
+			s.logger.Warn("purge failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}
