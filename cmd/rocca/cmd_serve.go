@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-
 )
 
 func (c *cli) cmdServe(args []string) int {
