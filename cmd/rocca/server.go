@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
@@ -65,15 +66,26 @@ func (s *server) build(ctx context.Context, cat *i18n.Catalog, version string) e
 		return err
 	}
 	s.web = w
+	// The key that encrypts TOTP secrets lives beside the database, in keys/ (part of backups).
+	secret, err := auth.LoadOrCreateKey(filepath.Join(s.cfg.Server.DataDir, "keys", "auth.key"))
+	if err != nil {
+		return err
+	}
 	s.auth, err = auth.NewService(s.db, cat, s.logger, time.Now, auth.Options{
 		SecureCookies: w.SecureCookies(), PublicURL: s.cfg.Server.PublicURL, Municipality: s.cfg.Municipality.Name,
+		SessionTTL: time.Duration(s.cfg.Server.SessionHours) * time.Hour, SecretKey: secret,
 	})
 	if err != nil {
 		return err
 	}
 	w.Use(s.auth.Middleware)
 	s.auth.Routes(w)
-	s.outbox = mail.NewOutbox(s.db, s.mailSender(), s.logger, time.Now)
+	sender, err := s.mailSender()
+	if err != nil {
+		return err
+	}
+	s.outbox = mail.NewOutbox(s.db, sender, s.logger, time.Now)
+	s.reg.MustRegister(outboxCollector{s.outbox})
 	s.outbox.Routes(w, auth.Require(rocca.RoleAdmin))
 	w.SetHome(homeLinks())
 	w.AddReadyCheck("database", func(ctx context.Context) error { return s.db.PingContext(ctx) })
@@ -91,20 +103,54 @@ func homeLinks() []web.HomeLink {
 	return []web.HomeLink{
 		{TitleKey: "home.users.title", DescKey: "home.users.desc", Href: "/admin/users", Role: rocca.RoleAdmin},
 		{TitleKey: "home.audit.title", DescKey: "home.audit.desc", Href: "/admin/audit", Role: rocca.RoleAdmin},
+		{TitleKey: "home.tokens.title", DescKey: "home.tokens.desc", Href: "/admin/tokens", Role: rocca.RoleAdmin},
 		{TitleKey: "home.outbox.title", DescKey: "home.outbox.desc", Href: "/admin/outbox", Role: rocca.RoleAdmin},
 		{TitleKey: "home.account.title", DescKey: "home.account.desc", Href: "/account"},
 	}
 }
 
 // mailSender returns the SMTP sender, or one that keeps mail queued while no server is configured.
-func (s *server) mailSender() mail.Sender {
+func (s *server) mailSender() (mail.Sender, error) {
 	m := s.cfg.Mail
 	if m.SMTPHost == "" {
-		return unconfiguredSender{}
+		return unconfiguredSender{}, nil
 	}
-	return mail.NewSMTP(mail.SMTPConfig{
-		Host: m.SMTPHost, Port: m.SMTPPort, Security: string(m.SMTPSecurity), User: m.SMTPUser, PasswordFile: m.SMTPPasswordFile,
-	}, s.logger)
+	cfg := mail.SMTPConfig{
+		Host: m.SMTPHost, Port: m.SMTPPort, Security: string(m.SMTPSecurity), User: m.SMTPUser,
+		PasswordFile: m.SMTPPasswordFile, HELO: publicHost(s.cfg.Server.PublicURL),
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return mail.NewSMTP(cfg, s.logger), nil
+}
+
+// publicHost is the host name of the public URL, used as our name in SMTP greetings.
+func publicHost(publicURL string) string {
+	u, err := url.Parse(publicURL)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
+}
+
+// outboxCollector exposes the outbox's message counts by state as rocca_mail_outbox_messages.
+type outboxCollector struct{ o *mail.Outbox }
+
+var outboxDesc = prometheus.NewDesc("rocca_mail_outbox_messages", "Messages in the outbox by state.", []string{"state"}, nil)
+
+func (c outboxCollector) Describe(ch chan<- *prometheus.Desc) { ch <- outboxDesc }
+
+func (c outboxCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	stats, err := c.o.Stats(ctx)
+	if err != nil {
+		return
+	}
+	for _, state := range mail.States() {
+		ch <- prometheus.MustNewConstMetric(outboxDesc, prometheus.GaugeValue, float64(stats[state]), state)
+	}
 }
 
 type unconfiguredSender struct{}
@@ -176,13 +222,19 @@ func (s *server) announceSetup(ctx context.Context) error {
 	return nil
 }
 
-// purgeLoop removes expired sessions, tokens and throttling records every hour.
+// sentMailRetention is how long delivered messages stay visible in the outbox.
+const sentMailRetention = 90 * 24 * time.Hour
+
+// purgeLoop removes expired sessions, tokens and throttling records, and old delivered mail, every hour.
 func (s *server) purgeLoop(ctx context.Context) error {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
 		if err := s.auth.PurgeExpired(ctx); err != nil && ctx.Err() == nil {
 			s.logger.Warn("purge failed", "err", err)
+		}
+		if _, err := s.outbox.PurgeSent(ctx, time.Now().Add(-sentMailRetention)); err != nil && ctx.Err() == nil {
+			s.logger.Warn("purge of sent mail failed", "err", err)
 		}
 		select {
 		case <-ctx.Done():
