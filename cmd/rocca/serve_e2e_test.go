@@ -121,7 +121,7 @@ func TestUserAddThroughAdminSocket(t *testing.T) {
 	if code != 1 || errOut == "" {
 		t.Fatalf("duplicate user add: exit %d, %q; want 1 with a message", code, errOut)
 	}
-	_, errOut, code = in.rocca("", "user", "add", "bruno@comune.example.it", "--name", "Bruno", "--role", "boss")
+	_, _, code = in.rocca("", "user", "add", "bruno@comune.example.it", "--name", "Bruno", "--role", "boss")
 	if code != 2 {
 		t.Fatalf("bad role: exit %d; want 2 (usage)", code)
 	}

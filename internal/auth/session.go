@@ -93,14 +93,6 @@ func (s *Service) deleteSession(ctx context.Context, raw string) error {
 	return nil
 }
 
-// endOtherSessions ends every session of the user except the one named by keep.
-func (s *Service) endOtherSessions(ctx context.Context, userID int64, keep string) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM auth_sessions WHERE user_id = ? AND hash != ?`, userID, tokenHash(keep)); err != nil {
-		return fmt.Errorf("end sessions: %w", err)
-	}
-	return nil
-}
-
 // PurgeExpired deletes expired sessions, expired one-time links and login failures older than the
 // throttling window. cmd/rocca runs it hourly.
 func (s *Service) PurgeExpired(ctx context.Context) error {

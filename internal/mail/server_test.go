@@ -16,7 +16,6 @@ import (
 	"math/big"
 	"net"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -96,8 +95,6 @@ func (w lockedWriter) Write(b []byte) (int, error) {
 	defer w.mu.Unlock()
 	return w.w.Write(b)
 }
-
-func (ts *testServer) addr() string { return net.JoinHostPort(ts.host, strconv.Itoa(ts.port)) }
 
 func (ts *testServer) config() SMTPConfig {
 	return SMTPConfig{Host: ts.host, Port: ts.port, Security: SecurityNone, HELO: "rocca.test", Timeout: 30 * time.Second}
