@@ -59,6 +59,7 @@ func (c *cli) commands() []command {
 		{"serve", "cli.cmd.serve", (*cli).cmdServe},
 		{"config", "cli.cmd.config", (*cli).cmdConfig},
 		{"user", "cli.cmd.user", (*cli).cmdUser},
+		{"vpn", "cli.cmd.vpn", (*cli).cmdVPN},
 		{"backup", "cli.cmd.backup", (*cli).cmdBackup},
 		{"restore", "cli.cmd.restore", (*cli).cmdRestore},
 		{"version", "cli.cmd.version", (*cli).cmdVersion},

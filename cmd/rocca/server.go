@@ -22,6 +22,7 @@ import (
 	"github.com/rocca-pa/rocca/internal/mail"
 	"github.com/rocca-pa/rocca/internal/sqlite"
 	"github.com/rocca-pa/rocca/internal/web"
+	"github.com/rocca-pa/rocca/vpn"
 )
 
 // server is every part of a running Rocca, built by newServer and run by run.
@@ -34,6 +35,7 @@ type server struct {
 	admin  *adminapi.Server
 	auth   *auth.Service
 	outbox *mail.Outbox
+	vpn    *vpn.Service // nil when [vpn] enabled = false
 }
 
 func newServer(ctx context.Context, cfg *config.Config, cat *i18n.Catalog, logger *slog.Logger, version string) (*server, error) {
@@ -53,7 +55,7 @@ func newServer(ctx context.Context, cfg *config.Config, cat *i18n.Catalog, logge
 }
 
 func (s *server) build(ctx context.Context, cat *i18n.Catalog, version string) error {
-	if err := s.db.Migrate(ctx, auth.Migrations(), mail.Migrations()); err != nil {
+	if err := s.db.Migrate(ctx, auth.Migrations(), mail.Migrations(), vpn.Migrations()); err != nil {
 		return err
 	}
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -87,7 +89,6 @@ func (s *server) build(ctx context.Context, cat *i18n.Catalog, version string) e
 	s.outbox = mail.NewOutbox(s.db, sender, s.logger, time.Now)
 	s.reg.MustRegister(outboxCollector{s.outbox})
 	s.outbox.Routes(w, auth.Require(rocca.RoleAdmin))
-	w.SetHome(homeLinks())
 	w.AddReadyCheck("database", func(ctx context.Context) error { return s.db.PingContext(ctx) })
 
 	s.admin = adminapi.NewServer(s.cfg.AdminSocketPath(), s.logger)
@@ -95,18 +96,56 @@ func (s *server) build(ctx context.Context, cat *i18n.Catalog, version string) e
 		return map[string]string{"version": version}, nil
 	}))
 	adminapi.UserRoutes(s.admin, s.auth)
+	if err := s.buildVPN(cat); err != nil {
+		return err
+	}
+	w.SetHome(s.homeLinks())
 	return nil
 }
 
-// homeLinks are the entries of the home page; the parts add theirs as they arrive.
-func homeLinks() []web.HomeLink {
-	return []web.HomeLink{
+// buildVPN builds the VPN part when it is enabled. An interface that cannot be opened (no
+// CAP_NET_ADMIN, no /dev/net/tun) does not stop the server: the part reports why in its status.
+func (s *server) buildVPN(cat *i18n.Catalog) error {
+	c := s.cfg
+	if !c.VPN.Enabled {
+		return nil
+	}
+	vcfg := vpn.Config{
+		Interface: c.VPN.Interface, Mode: string(c.VPN.Mode), ListenPort: c.VPN.ListenPort, Subnet: c.VPN.Subnet,
+		Endpoint: c.VPNEndpoint(), DNS: c.VPN.DNS, LAN: c.VPN.LAN, MTU: c.VPN.MTU, Keepalive: c.VPN.Keepalive,
+		DataDir: c.Server.DataDir, PublicURL: c.Server.PublicURL, MailFrom: c.Mail.From, Municipality: c.Municipality.Name,
+	}
+	open, fw, err := vpn.SystemDevice(vcfg, s.logger)
+	if err != nil {
+		return err
+	}
+	s.vpn, err = vpn.New(vcfg, vpn.Deps{
+		DB: s.db, Users: s.auth, Audit: s.auth, Mailer: s.outbox, Catalog: cat, Logger: s.logger, Open: open, Firewall: fw,
+	})
+	if err != nil {
+		return err
+	}
+	s.vpn.Routes(s.web, auth.Require)
+	s.vpn.AdminRoutes(s.admin, s.logger)
+	s.reg.MustRegister(s.vpn.Collector())
+	return nil
+}
+
+// homeLinks are the entries of the home page: the enabled parts first, then administration.
+func (s *server) homeLinks() []web.HomeLink {
+	var links []web.HomeLink
+	if s.vpn != nil {
+		links = append(links,
+			web.HomeLink{TitleKey: "vpn.home.devices.title", DescKey: "vpn.home.devices.desc", Href: "/vpn/devices"},
+			web.HomeLink{TitleKey: "vpn.home.admin.title", DescKey: "vpn.home.admin.desc", Href: "/admin/vpn", Role: rocca.RoleAdmin})
+	}
+	return append(links, []web.HomeLink{
 		{TitleKey: "home.users.title", DescKey: "home.users.desc", Href: "/admin/users", Role: rocca.RoleAdmin},
 		{TitleKey: "home.audit.title", DescKey: "home.audit.desc", Href: "/admin/audit", Role: rocca.RoleAdmin},
 		{TitleKey: "home.tokens.title", DescKey: "home.tokens.desc", Href: "/admin/tokens", Role: rocca.RoleAdmin},
 		{TitleKey: "home.outbox.title", DescKey: "home.outbox.desc", Href: "/admin/outbox", Role: rocca.RoleAdmin},
 		{TitleKey: "home.account.title", DescKey: "home.account.desc", Href: "/account"},
-	}
+	}...)
 }
 
 // mailSender returns the SMTP sender, or one that keeps mail queued while no server is configured.
@@ -159,8 +198,8 @@ func (unconfiguredSender) Send(context.Context, mail.Envelope, []byte) error {
 	return rocca.Localized(rocca.EUNAVAILABLE, "mail.error.not_configured", "no SMTP server configured ([mail] smtp_host)")
 }
 
-// run serves until ctx is done, then stops the pieces in a fixed order: web, (SFU, mail-in,) outbox,
-// admin socket, database.
+// run serves until ctx is done, then stops the pieces in a fixed order: web, VPN, (SFU, mail-in,)
+// outbox, admin socket, database.
 func (s *server) run(ctx context.Context) error {
 	defer s.db.Close()
 	if err := s.web.Listen(); err != nil {
@@ -179,6 +218,10 @@ func (s *server) run(ctx context.Context) error {
 	metricsStop := s.start(errc, "metrics", func(ctx context.Context) error {
 		return web.ServeMetrics(ctx, s.cfg.Server.MetricsListen, s.reg, s.logger)
 	})
+	vpnStop := func() {}
+	if s.vpn != nil {
+		vpnStop = s.start(errc, "vpn", s.vpn.Run)
+	}
 	outboxStop := s.start(errc, "outbox", s.outbox.Run)
 	purgeStop := s.start(errc, "purge", s.purgeLoop)
 	adminStop := s.start(errc, "admin", s.admin.Serve)
@@ -190,7 +233,7 @@ func (s *server) run(ctx context.Context) error {
 	case err = <-errc:
 		s.logger.Error("a component failed; shutting down", "err", err)
 	}
-	for _, stop := range []func(){webStop, metricsStop, outboxStop, purgeStop, adminStop} {
+	for _, stop := range []func(){webStop, metricsStop, vpnStop, outboxStop, purgeStop, adminStop} {
 		stop()
 	}
 	return err
