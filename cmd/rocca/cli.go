@@ -63,6 +63,8 @@ func (c *cli) commands() []command {
 		{"backup", "cli.cmd.backup", (*cli).cmdBackup},
 		{"restore", "cli.cmd.restore", (*cli).cmdRestore},
 		{"version", "cli.cmd.version", (*cli).cmdVersion},
+		{"install", "cli.cmd.install", (*cli).cmdInstall},
+		{"doctor", "cli.cmd.doctor", (*cli).cmdDoctor},
 	}
 }
 
@@ -148,14 +150,21 @@ func (c *cli) flags(name, usageKey string) *flag.FlagSet {
 }
 
 // parse parses args and returns an exit code when the command must stop (help or usage error).
+// Help goes to standard output with exit 0; a usage error goes to standard error with exit 2.
 func (c *cli) parse(fs *flag.FlagSet, args []string) (int, bool) {
-	fs.SetOutput(c.stderr)
-	if err := fs.Parse(interleave(fs, args)); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
+	args = interleave(fs, args)
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if a == "-h" || a == "-help" || a == "--help" {
 			fs.SetOutput(c.stdout)
 			fs.Usage()
 			return exitOK, true
 		}
+	}
+	fs.SetOutput(c.stderr)
+	if err := fs.Parse(args); err != nil {
 		return exitUsage, true
 	}
 	return 0, false

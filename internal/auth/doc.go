@@ -7,6 +7,7 @@
 // Requests reach the rest of Rocca with the signed-in user in the context (rocca.UserFromContext),
 // put there by Service.Middleware; Require guards handlers by role.
 //
-// Only cmd/rocca and internal/adminapi may import this package. The parts (vpn, conferencing,
-// helpdesk) must never import it: they see users only as rocca.User in the request context.
+// Only cmd/rocca, internal/adminapi and installer (to create the first admin) may import this
+// package. The parts (vpn, conferencing, helpdesk) must never import it: they see users only as
+// rocca.User in the request context.
 package auth
