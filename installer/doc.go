@@ -8,6 +8,7 @@
 //
 // It has no user interface: cmd/rocca drives it directly for `rocca install --answers FILE` and
 // `rocca doctor`, and package tui builds the terminal wizard on top of it. Only cmd/rocca and tui
-// import it. It imports internal/auth (to create the first administrator) and internal/mail (for its
-// migrations), like cmd/rocca, and never the parts.
+// import it. It imports internal/auth (to create the first administrator), internal/mail (for its
+// migrations) and internal/web (which owns the self-signed certificate the TLS step prepares), like
+// cmd/rocca, and never the parts.
 package installer

@@ -5,6 +5,8 @@
 // and the separate metrics listener.
 //
 // cmd/rocca builds the Server and mounts every part's handlers on it; auth, mail and the parts (vpn,
-// conferencing, helpdesk) import it for Renderer, Error, JSON and Lang. It imports only package rocca
-// and internal/i18n from this module.
+// conferencing, helpdesk) import it for Renderer, Error, JSON and Lang; the installer imports it for
+// the self-signed pair (SelfSignedPaths, SelfSignedHosts, LoadSelfSigned, CreateSelfSigned), so the
+// certificate it prepares is the one the server reuses. It imports only package rocca and
+// internal/i18n from this module.
 package web

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -34,7 +33,7 @@ func newTLSState(opts Options, public *url.URL, logger *slog.Logger, expiry *pro
 		if opts.DataDir == "" {
 			return nil, errors.New("web: tls self-signed needs a data directory")
 		}
-		cert, err := loadOrCreateSelfSigned(opts.DataDir, selfSignedHosts(opts.Listen, public), logger)
+		cert, err := loadOrCreateSelfSigned(opts.DataDir, SelfSignedHosts(opts.Listen, opts.PublicURL), logger)
 		if err != nil {
 			return nil, err
 		}
@@ -96,24 +95,4 @@ func (t *tlsState) config(ctx context.Context) (*tls.Config, func(http.Handler) 
 		return cert, err
 	}
 	return cfg, issuer.HTTPChallengeHandler, cache.Stop, nil
-}
-
-// selfSignedHosts are the names a self-signed certificate covers: the public host, the listen
-// address when it is a specific IP, and loopback.
-func selfSignedHosts(listen string, public *url.URL) []string {
-	var hosts []string
-	if public != nil {
-		hosts = append(hosts, public.Hostname())
-	}
-	if h, _, err := net.SplitHostPort(listen); err == nil {
-		if ip := net.ParseIP(h); ip != nil && !ip.IsUnspecified() {
-			hosts = append(hosts, ip.String())
-		}
-	}
-	for _, h := range []string{"localhost", "127.0.0.1", "::1"} {
-		if !slices.Contains(hosts, h) {
-			hosts = append(hosts, h)
-		}
-	}
-	return hosts
 }

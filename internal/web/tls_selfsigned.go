@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"math/big"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -25,30 +26,74 @@ import (
 // selfSignedValidity is how long a generated certificate lasts; it is regenerated once expired.
 const selfSignedValidity = 365 * 24 * time.Hour
 
-// loadOrCreateSelfSigned reuses <dataDir>/tls/self-signed.{crt,key} while they are valid and cover
-// hosts (public_url may have changed), and otherwise generates a new pair. A pair that exists but
-// cannot be read is an error, never silently replaced.
-func loadOrCreateSelfSigned(dataDir string, hosts []string, logger *slog.Logger) (*tls.Certificate, error) {
+// SelfSignedPaths is where the self-signed pair lives: <dataDir>/tls/self-signed.{crt,key}. The
+// installer prepares the same files, so the server reuses the pair it made.
+func SelfSignedPaths(dataDir string) (certPath, keyPath string) {
 	dir := filepath.Join(dataDir, "tls")
-	certPath, keyPath := filepath.Join(dir, "self-signed.crt"), filepath.Join(dir, "self-signed.key")
-	cert, err := tls.LoadX509KeyPair(certPath, keyPath)
-	switch {
-	case err == nil && cert.Leaf != nil:
-		now := time.Now()
-		if now.Before(cert.Leaf.NotAfter) && coversHosts(cert.Leaf, hosts) {
-			return &cert, nil
+	return filepath.Join(dir, "self-signed.crt"), filepath.Join(dir, "self-signed.key")
+}
+
+// SelfSignedHosts are the names a self-signed certificate covers: the host of publicURL (when it
+// has one), the listen address when it is a specific IP, and loopback.
+func SelfSignedHosts(listen, publicURL string) []string {
+	var hosts []string
+	if u, err := url.Parse(publicURL); err == nil && u.Hostname() != "" {
+		hosts = append(hosts, u.Hostname())
+	}
+	if h, _, err := net.SplitHostPort(listen); err == nil {
+		if ip := net.ParseIP(h); ip != nil && !ip.IsUnspecified() {
+			hosts = append(hosts, ip.String())
 		}
+	}
+	for _, h := range []string{"localhost", "127.0.0.1", "::1"} {
+		if !slices.Contains(hosts, h) {
+			hosts = append(hosts, h)
+		}
+	}
+	return hosts
+}
+
+// LoadSelfSigned reads the pair in dataDir without writing anything, so the installer can plan.
+// cert is the pair when it could be read; usable says it is still valid at now and covers hosts
+// (public_url may have changed), otherwise it must be regenerated. A missing pair, or half of one,
+// is (nil, false, nil); a pair that exists but cannot be read is an error.
+func LoadSelfSigned(dataDir string, hosts []string, now time.Time) (cert *tls.Certificate, usable bool, err error) {
+	certPath, keyPath := SelfSignedPaths(dataDir)
+	c, err := tls.LoadX509KeyPair(certPath, keyPath)
+	switch {
+	case err == nil && c.Leaf != nil:
+		return &c, now.Before(c.Leaf.NotAfter) && coversHosts(c.Leaf, hosts), nil
+	case err == nil || errors.Is(err, fs.ErrNotExist):
+		return nil, false, nil
+	}
+	e := rocca.Localized(rocca.EINVALID, "web.tls.self_signed_unreadable",
+		fmt.Sprintf("the self-signed certificate %s or its key %s cannot be read", certPath, keyPath), certPath, keyPath)
+	e.Err = err
+	return nil, false, e
+}
+
+// loadOrCreateSelfSigned reuses the pair in dataDir while it is usable for hosts and otherwise
+// generates a new one. A pair that exists but cannot be read is an error, never silently replaced.
+func loadOrCreateSelfSigned(dataDir string, hosts []string, logger *slog.Logger) (*tls.Certificate, error) {
+	now := time.Now()
+	cert, usable, err := LoadSelfSigned(dataDir, hosts, now)
+	if err != nil {
+		return nil, err
+	}
+	if usable {
+		return cert, nil
+	}
+	certPath, _ := SelfSignedPaths(dataDir)
+	if cert != nil {
 		logger.Info("regenerating the self-signed certificate", "file", certPath,
 			"expired", !now.Before(cert.Leaf.NotAfter), "hosts", hosts)
-	case err == nil || errors.Is(err, fs.ErrNotExist):
-		// first start, or half a pair: generate
-	default:
-		e := rocca.Localized(rocca.EINVALID, "web.tls.self_signed_unreadable",
-			fmt.Sprintf("the self-signed certificate %s or its key %s cannot be read", certPath, keyPath), certPath, keyPath)
-		e.Err = err
-		return nil, e
 	}
-	return createSelfSigned(dir, certPath, keyPath, hosts, logger)
+	if cert, err = CreateSelfSigned(dataDir, hosts, now); err != nil {
+		return nil, err
+	}
+	logger.Info("self-signed certificate created", "file", certPath, "hosts", hosts,
+		"not_after", cert.Leaf.NotAfter.Format(time.RFC3339))
+	return cert, nil
 }
 
 func coversHosts(leaf *x509.Certificate, hosts []string) bool {
@@ -64,7 +109,10 @@ func coversHosts(leaf *x509.Certificate, hosts []string) bool {
 	return true
 }
 
-func createSelfSigned(dir, certPath, keyPath string, hosts []string, logger *slog.Logger) (*tls.Certificate, error) {
+// CreateSelfSigned writes a new ECDSA P-256 pair for hosts (the first is the subject), valid from
+// now for a year, over SelfSignedPaths(dataDir): key 0600, certificate 0644, each replaced
+// atomically.
+func CreateSelfSigned(dataDir string, hosts []string, now time.Time) (*tls.Certificate, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("web: self-signed key: %w", err)
@@ -73,7 +121,6 @@ func createSelfSigned(dir, certPath, keyPath string, hosts []string, logger *slo
 	if err != nil {
 		return nil, fmt.Errorf("web: self-signed serial: %w", err)
 	}
-	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,
 		Subject:               pkix.Name{CommonName: hosts[0], Organization: []string{"Rocca"}},
@@ -100,8 +147,9 @@ func createSelfSigned(dir, certPath, keyPath string, hosts []string, logger *slo
 	}
 	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, selfSignedWriteError(dir, err)
+	certPath, keyPath := SelfSignedPaths(dataDir)
+	if err := os.MkdirAll(filepath.Dir(certPath), 0o700); err != nil {
+		return nil, selfSignedWriteError(filepath.Dir(certPath), err)
 	}
 	if err := writeFileAtomic(keyPath, keyPEM, 0o600); err != nil {
 		return nil, selfSignedWriteError(keyPath, err)
@@ -113,8 +161,6 @@ func createSelfSigned(dir, certPath, keyPath string, hosts []string, logger *slo
 	if err != nil {
 		return nil, fmt.Errorf("web: self-signed pair: %w", err)
 	}
-	logger.Info("self-signed certificate created", "file", certPath, "hosts", hosts,
-		"not_after", tmpl.NotAfter.Format(time.RFC3339))
 	return &cert, nil
 }
 
