@@ -60,6 +60,7 @@ func (c *cli) commands() []command {
 		{"config", "cli.cmd.config", (*cli).cmdConfig},
 		{"user", "cli.cmd.user", (*cli).cmdUser},
 		{"vpn", "cli.cmd.vpn", (*cli).cmdVPN},
+		{"meeting", "cli.cmd.meeting", (*cli).cmdMeeting},
 		{"backup", "cli.cmd.backup", (*cli).cmdBackup},
 		{"restore", "cli.cmd.restore", (*cli).cmdRestore},
 		{"version", "cli.cmd.version", (*cli).cmdVersion},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -15,6 +16,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/rocca-pa/rocca"
+	"github.com/rocca-pa/rocca/conferencing"
+	"github.com/rocca-pa/rocca/conferencing/sfu"
 	"github.com/rocca-pa/rocca/internal/adminapi"
 	"github.com/rocca-pa/rocca/internal/auth"
 	"github.com/rocca-pa/rocca/internal/config"
@@ -36,6 +39,10 @@ type server struct {
 	auth   *auth.Service
 	outbox *mail.Outbox
 	vpn    *vpn.Service // nil when [vpn] enabled = false
+	media  *sfu.SFU     // nil when [meetings] enabled = false
+	meet   *conferencing.Service
+
+	meetOnce sync.Once // stopMeetings runs once, in order on shutdown or early on a failed start
 }
 
 func newServer(ctx context.Context, cfg *config.Config, cat *i18n.Catalog, logger *slog.Logger, version string) (*server, error) {
@@ -55,7 +62,7 @@ func newServer(ctx context.Context, cfg *config.Config, cat *i18n.Catalog, logge
 }
 
 func (s *server) build(ctx context.Context, cat *i18n.Catalog, version string) error {
-	if err := s.db.Migrate(ctx, auth.Migrations(), mail.Migrations(), vpn.Migrations()); err != nil {
+	if err := s.db.Migrate(ctx, auth.Migrations(), mail.Migrations(), vpn.Migrations(), conferencing.Migrations()); err != nil {
 		return err
 	}
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -99,6 +106,9 @@ func (s *server) build(ctx context.Context, cat *i18n.Catalog, version string) e
 	if err := s.buildVPN(cat); err != nil {
 		return err
 	}
+	if err := s.buildMeetings(cat); err != nil {
+		return err
+	}
 	w.SetHome(s.homeLinks())
 	return nil
 }
@@ -131,6 +141,54 @@ func (s *server) buildVPN(cat *i18n.Catalog) error {
 	return nil
 }
 
+// buildMeetings builds the SFU (one UDP port, ICE-TCP, embedded TURN) and the meetings part when
+// enabled.
+func (s *server) buildMeetings(cat *i18n.Catalog) error {
+	c := s.cfg
+	if !c.Meetings.Enabled {
+		return nil
+	}
+	keys := filepath.Join(c.Server.DataDir, "keys")
+	turnSecret, err := auth.LoadOrCreateKey(filepath.Join(keys, "turn.key"))
+	if err != nil {
+		return err
+	}
+	turnHost := c.Meetings.PublicIP
+	if turnHost == "" {
+		turnHost = publicHost(c.Server.PublicURL)
+	}
+	s.media, err = sfu.New(sfu.Config{
+		UDPPort: c.Meetings.UDPPort, PublicIP: c.Meetings.PublicIP, IncludeLoopback: isLoopbackListen(c.Server.Listen),
+		TURNPort: c.Meetings.TURNPort, TURNSecret: turnSecret, TURNHost: turnHost,
+	}, s.logger)
+	if err != nil {
+		return err
+	}
+	s.meet, err = conferencing.NewService(conferencing.Config{
+		PublicURL: c.Server.PublicURL, KeyFile: filepath.Join(keys, "conf-token.key"), Municipality: c.Municipality.Name,
+		Language: c.Municipality.Language, MailFrom: c.Mail.From,
+	}, conferencing.Deps{DB: s.db, SFU: s.media, Catalog: cat, Logger: s.logger, Clock: time.Now, Mailer: s.outbox, Users: s.auth})
+	if err != nil {
+		s.media.Close()
+		return err
+	}
+	s.meet.Routes(s.web, auth.Require)
+	s.meet.AdminRoutes(s.admin, s.logger)
+	s.reg.MustRegister(s.meet.Collector())
+	return nil
+}
+
+// isLoopbackListen reports whether the web server listens on loopback only (a single-host or
+// development setup), where media must be offered on loopback too.
+func isLoopbackListen(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return host == "localhost" || ip != nil && ip.IsLoopback()
+}
+
 // homeLinks are the entries of the home page: the enabled parts first, then administration.
 func (s *server) homeLinks() []web.HomeLink {
 	var links []web.HomeLink
@@ -138,6 +196,9 @@ func (s *server) homeLinks() []web.HomeLink {
 		links = append(links,
 			web.HomeLink{TitleKey: "vpn.home.devices.title", DescKey: "vpn.home.devices.desc", Href: "/vpn/devices"},
 			web.HomeLink{TitleKey: "vpn.home.admin.title", DescKey: "vpn.home.admin.desc", Href: "/admin/vpn", Role: rocca.RoleAdmin})
+	}
+	if s.meet != nil {
+		links = append(links, web.HomeLink{TitleKey: "home.meetings.title", DescKey: "home.meetings.desc", Href: "/meetings"})
 	}
 	return append(links, []web.HomeLink{
 		{TitleKey: "home.users.title", DescKey: "home.users.desc", Href: "/admin/users", Role: rocca.RoleAdmin},
@@ -198,10 +259,11 @@ func (unconfiguredSender) Send(context.Context, mail.Envelope, []byte) error {
 	return rocca.Localized(rocca.EUNAVAILABLE, "mail.error.not_configured", "no SMTP server configured ([mail] smtp_host)")
 }
 
-// run serves until ctx is done, then stops the pieces in a fixed order: web, VPN, (SFU, mail-in,)
-// outbox, admin socket, database.
+// run serves until ctx is done, then stops the pieces in a fixed order: web, meetings and SFU,
+// VPN, (mail-in,) outbox, admin socket, database.
 func (s *server) run(ctx context.Context) error {
 	defer s.db.Close()
+	defer s.stopMeetings() // after a failed start; on shutdown it already ran in order
 	if err := s.web.Listen(); err != nil {
 		return err
 	}
@@ -233,10 +295,26 @@ func (s *server) run(ctx context.Context) error {
 	case err = <-errc:
 		s.logger.Error("a component failed; shutting down", "err", err)
 	}
-	for _, stop := range []func(){webStop, metricsStop, vpnStop, outboxStop, purgeStop, adminStop} {
+	webStop()
+	metricsStop()
+	s.stopMeetings()
+	for _, stop := range []func(){vpnStop, outboxStop, purgeStop, adminStop} {
 		stop()
 	}
 	return err
+}
+
+// stopMeetings tells meeting clients to reconnect later and closes the SFU; the web server's
+// Shutdown does not close WebSockets, so this must follow it.
+func (s *server) stopMeetings() {
+	s.meetOnce.Do(func() {
+		if s.meet != nil {
+			s.meet.Close()
+		}
+		if s.media != nil {
+			s.media.Close()
+		}
+	})
 }
 
 // start runs fn in its own goroutine and returns a function that cancels it and waits for it.

@@ -182,3 +182,11 @@ func (s *SFU) TURNCredentials(user string, ttl time.Duration) (username, passwor
 	}
 	return username, password, urls
 }
+
+// TURNAllocations returns the number of live TURN allocations (0 when TURN is off), for metrics.
+func (s *SFU) TURNAllocations() int {
+	if s.turn == nil {
+		return 0
+	}
+	return s.turn.srv.AllocationCount()
+}

@@ -1,0 +1,56 @@
+package conferencing
+
+import (
+	"net/http"
+
+	"github.com/rocca-pa/rocca"
+	"github.com/rocca-pa/rocca/internal/web"
+)
+
+// Routes mounts the meeting pages, the join endpoint, the signalling WebSocket and the client's
+// files. require is auth.Require: require("") lets in any signed-in user. The join page, the join
+// endpoint and the WebSocket are open to guests: the unguessable meeting id, the lobby and the
+// join token protect them.
+func (s *Service) Routes(h interface {
+	Handle(pattern string, h http.Handler)
+}, require func(rocca.Role) func(http.Handler) http.Handler) {
+	f := func(fn http.HandlerFunc) http.Handler { return fn }
+	h.Handle("GET /meetings", require("")(f(s.meetingsList)))
+	h.Handle("POST /meetings", require(rocca.RoleStaff)(f(s.meetingsCreate)))
+	h.Handle("GET /meetings/static/{file}", f(s.staticServe))
+	h.Handle("GET /meetings/{id}", hideID(f(s.meetingShow)))
+	// One pattern per method for the actions: "/meetings/{id}/ws" and "/meetings/static/{file}"
+	// would overlap, which ServeMux refuses.
+	h.Handle("GET /meetings/{id}/{action}", hideID(f(s.meetingGet)))
+	h.Handle("POST /meetings/{id}/{action}", hideID(f(s.meetingPost)))
+}
+
+// hideID keeps the meeting id, which lets anyone join, out of the access log.
+func hideID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := "/meetings/…"
+		if a := r.PathValue("action"); a != "" {
+			p += "/" + a
+		}
+		web.LogPath(r, p)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Service) meetingGet(w http.ResponseWriter, r *http.Request) {
+	switch r.PathValue("action") {
+	case "ws":
+		s.meetingWS(w, r)
+	default:
+		s.pages.Error(w, r, rocca.Localized(rocca.ENOTFOUND, "conf.error.meeting_not_found", "not found"))
+	}
+}
+
+func (s *Service) meetingPost(w http.ResponseWriter, r *http.Request) {
+	switch r.PathValue("action") {
+	case "join":
+		s.meetingJoin(w, r)
+	default:
+		s.pages.Error(w, r, rocca.Localized(rocca.ENOTFOUND, "conf.error.meeting_not_found", "not found"))
+	}
+}
