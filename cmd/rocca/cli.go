@@ -61,6 +61,7 @@ func (c *cli) commands() []command {
 		{"user", "cli.cmd.user", (*cli).cmdUser},
 		{"vpn", "cli.cmd.vpn", (*cli).cmdVPN},
 		{"meeting", "cli.cmd.meeting", (*cli).cmdMeeting},
+		{"ticket", "cli.cmd.ticket", (*cli).cmdTicket},
 		{"backup", "cli.cmd.backup", (*cli).cmdBackup},
 		{"restore", "cli.cmd.restore", (*cli).cmdRestore},
 		{"version", "cli.cmd.version", (*cli).cmdVersion},

@@ -18,6 +18,8 @@ import (
 	"github.com/rocca-pa/rocca"
 	"github.com/rocca-pa/rocca/conferencing"
 	"github.com/rocca-pa/rocca/conferencing/sfu"
+	"github.com/rocca-pa/rocca/helpdesk"
+	"github.com/rocca-pa/rocca/helpdesk/mailin"
 	"github.com/rocca-pa/rocca/internal/adminapi"
 	"github.com/rocca-pa/rocca/internal/auth"
 	"github.com/rocca-pa/rocca/internal/config"
@@ -41,6 +43,8 @@ type server struct {
 	vpn    *vpn.Service // nil when [vpn] enabled = false
 	media  *sfu.SFU     // nil when [meetings] enabled = false
 	meet   *conferencing.Service
+	desk   *helpdesk.Service // nil when [helpdesk] enabled = false
+	mailin *mailin.Syncer    // nil while no IMAP mailbox is configured
 
 	meetOnce sync.Once // stopMeetings runs once, in order on shutdown or early on a failed start
 }
@@ -62,7 +66,7 @@ func newServer(ctx context.Context, cfg *config.Config, cat *i18n.Catalog, logge
 }
 
 func (s *server) build(ctx context.Context, cat *i18n.Catalog, version string) error {
-	if err := s.db.Migrate(ctx, auth.Migrations(), mail.Migrations(), vpn.Migrations(), conferencing.Migrations()); err != nil {
+	if err := s.db.Migrate(ctx, auth.Migrations(), mail.Migrations(), vpn.Migrations(), conferencing.Migrations(), helpdesk.Migrations()); err != nil {
 		return err
 	}
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -94,7 +98,7 @@ func (s *server) build(ctx context.Context, cat *i18n.Catalog, version string) e
 		return err
 	}
 	s.outbox = mail.NewOutbox(s.db, sender, s.logger, time.Now)
-	s.reg.MustRegister(outboxCollector{s.outbox})
+	s.reg.MustRegister(outboxCollector{s.outbox}, helpdeskCollector{s})
 	s.outbox.Routes(w, auth.Require(rocca.RoleAdmin))
 	w.AddReadyCheck("database", func(ctx context.Context) error { return s.db.PingContext(ctx) })
 
@@ -107,6 +111,9 @@ func (s *server) build(ctx context.Context, cat *i18n.Catalog, version string) e
 		return err
 	}
 	if err := s.buildMeetings(cat); err != nil {
+		return err
+	}
+	if err := s.buildHelpdesk(cat); err != nil {
 		return err
 	}
 	w.SetHome(s.homeLinks())
@@ -178,6 +185,44 @@ func (s *server) buildMeetings(cat *i18n.Catalog) error {
 	return nil
 }
 
+// buildHelpdesk builds the helpdesk when enabled, and the IMAP mail-in when a mailbox is configured.
+func (s *server) buildHelpdesk(cat *i18n.Catalog) error {
+	c := s.cfg
+	if !c.Helpdesk.Enabled {
+		return nil
+	}
+	hc := helpdesk.ConfigFrom(c)
+	if hc.Address == "" {
+		// Replies and acknowledgements need a sender address; without one the part stays off and
+		// says how to turn it on, instead of stopping the whole server.
+		s.logger.Warn("helpdesk off: set [helpdesk] address (e.g. helpdesk@comune.example.it) or [mail] from to turn it on")
+		return nil
+	}
+	var err error
+	s.desk, err = helpdesk.NewService(s.db, hc, s.auth, s.outbox, cat, s.logger, time.Now)
+	if err != nil {
+		return err
+	}
+	s.desk.Routes(s.web, auth.Require)
+	s.desk.AdminRoutes(s.admin, s.logger)
+	if c.Helpdesk.IMAPHost == "" {
+		s.logger.Info("helpdesk: no mailbox configured ([helpdesk] imap_host); tickets come from the web form only")
+		return nil
+	}
+	ic := mailin.IMAPConfigFrom(c.Helpdesk)
+	if err := ic.Validate(); err != nil {
+		return err
+	}
+	s.mailin = mailin.NewSyncer(ic, s.desk, s.logger, time.Now)
+	s.web.AddReadyCheck("helpdesk-mailbox", func(context.Context) error {
+		if st := s.mailin.Status(); !st.Connected && st.LastError != "" {
+			return fmt.Errorf("mailbox: %s", st.LastError)
+		}
+		return nil
+	})
+	return nil
+}
+
 // isLoopbackListen reports whether the web server listens on loopback only (a single-host or
 // development setup), where media must be offered on loopback too.
 func isLoopbackListen(listen string) bool {
@@ -199,6 +244,9 @@ func (s *server) homeLinks() []web.HomeLink {
 	}
 	if s.meet != nil {
 		links = append(links, web.HomeLink{TitleKey: "home.meetings.title", DescKey: "home.meetings.desc", Href: "/meetings"})
+	}
+	if s.desk != nil {
+		links = append(links, helpdesk.HomeLinks()...)
 	}
 	return append(links, []web.HomeLink{
 		{TitleKey: "home.users.title", DescKey: "home.users.desc", Href: "/admin/users", Role: rocca.RoleAdmin},
@@ -234,25 +282,6 @@ func publicHost(publicURL string) string {
 	return u.Hostname()
 }
 
-// outboxCollector exposes the outbox's message counts by state as rocca_mail_outbox_messages.
-type outboxCollector struct{ o *mail.Outbox }
-
-var outboxDesc = prometheus.NewDesc("rocca_mail_outbox_messages", "Messages in the outbox by state.", []string{"state"}, nil)
-
-func (c outboxCollector) Describe(ch chan<- *prometheus.Desc) { ch <- outboxDesc }
-
-func (c outboxCollector) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	stats, err := c.o.Stats(ctx)
-	if err != nil {
-		return
-	}
-	for _, state := range mail.States() {
-		ch <- prometheus.MustNewConstMetric(outboxDesc, prometheus.GaugeValue, float64(stats[state]), state)
-	}
-}
-
 type unconfiguredSender struct{}
 
 func (unconfiguredSender) Send(context.Context, mail.Envelope, []byte) error {
@@ -260,7 +289,7 @@ func (unconfiguredSender) Send(context.Context, mail.Envelope, []byte) error {
 }
 
 // run serves until ctx is done, then stops the pieces in a fixed order: web, meetings and SFU,
-// VPN, (mail-in,) outbox, admin socket, database.
+// VPN, mail-in, outbox, admin socket, database.
 func (s *server) run(ctx context.Context) error {
 	defer s.db.Close()
 	defer s.stopMeetings() // after a failed start; on shutdown it already ran in order
@@ -280,9 +309,12 @@ func (s *server) run(ctx context.Context) error {
 	metricsStop := s.start(errc, "metrics", func(ctx context.Context) error {
 		return web.ServeMetrics(ctx, s.cfg.Server.MetricsListen, s.reg, s.logger)
 	})
-	vpnStop := func() {}
+	vpnStop, mailinStop := func() {}, func() {}
 	if s.vpn != nil {
 		vpnStop = s.start(errc, "vpn", s.vpn.Run)
+	}
+	if s.mailin != nil {
+		mailinStop = s.start(errc, "mail-in", s.mailin.Run)
 	}
 	outboxStop := s.start(errc, "outbox", s.outbox.Run)
 	purgeStop := s.start(errc, "purge", s.purgeLoop)
@@ -298,7 +330,7 @@ func (s *server) run(ctx context.Context) error {
 	webStop()
 	metricsStop()
 	s.stopMeetings()
-	for _, stop := range []func(){vpnStop, outboxStop, purgeStop, adminStop} {
+	for _, stop := range []func(){vpnStop, mailinStop, outboxStop, purgeStop, adminStop} {
 		stop()
 	}
 	return err
@@ -356,6 +388,11 @@ func (s *server) purgeLoop(ctx context.Context) error {
 		}
 		if _, err := s.outbox.PurgeSent(ctx, time.Now().Add(-sentMailRetention)); err != nil && ctx.Err() == nil {
 			s.logger.Warn("purge of sent mail failed", "err", err)
+		}
+		if s.desk != nil {
+			if _, err := s.desk.Purge(ctx); err != nil && ctx.Err() == nil {
+				s.logger.Warn("purge of helpdesk mail logs failed", "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():
