@@ -62,6 +62,7 @@ func (c *cli) commands() []command {
 		{"vpn", "cli.cmd.vpn", (*cli).cmdVPN},
 		{"meeting", "cli.cmd.meeting", (*cli).cmdMeeting},
 		{"ticket", "cli.cmd.ticket", (*cli).cmdTicket},
+		{"council", "cli.cmd.council", (*cli).cmdCouncil},
 		{"backup", "cli.cmd.backup", (*cli).cmdBackup},
 		{"restore", "cli.cmd.restore", (*cli).cmdRestore},
 		{"version", "cli.cmd.version", (*cli).cmdVersion},
