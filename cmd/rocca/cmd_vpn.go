@@ -90,6 +90,13 @@ func (c *cli) vpnPeerAdd(args []string) int {
 		return code
 	}
 	if *asJSON {
+		if *out != "" && res.Config != "" {
+			// The private key goes to the file only, not also to standard output.
+			if err := os.WriteFile(*out, []byte(res.Config), 0o600); err != nil {
+				return c.fail(err)
+			}
+			res.Config = ""
+		}
 		return c.printJSON(res)
 	}
 	fmt.Fprintln(c.stdout, c.t("cli.vpn.peer_added", res.Peer.ID, res.Peer.Name, res.Peer.Owner, res.Peer.Address))
