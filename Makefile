@@ -18,8 +18,8 @@ build: ## build bin/rocca
 run: build ## build and start the server on embedded defaults (http://127.0.0.1:8080)
 	./$(BIN) serve
 
-test: build ## run every test (set ROCCA_E2E=1 to make missing end-to-end prerequisites fail)
-	ROCCA_BIN=$(CURDIR)/$(BIN) $(GO) test -tags $(TAGS) -count=1 -timeout 40m ./...
+test: build ## run every test, one package at a time (ROCCA_E2E=1: missing end-to-end prerequisites fail)
+	ROCCA_BIN=$(CURDIR)/$(BIN) $(GO) test -tags $(TAGS) -count=1 -p 1 -timeout 60m ./...
 
 lint: ## gofmt, go vet and staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

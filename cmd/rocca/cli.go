@@ -68,6 +68,7 @@ func (c *cli) commands() []command {
 		{"version", "cli.cmd.version", (*cli).cmdVersion},
 		{"install", "cli.cmd.install", (*cli).cmdInstall},
 		{"doctor", "cli.cmd.doctor", (*cli).cmdDoctor},
+		{"mail", "cli.cmd.mail", (*cli).cmdMail},
 	}
 }
 

@@ -40,11 +40,13 @@ type server struct {
 	admin  *adminapi.Server
 	auth   *auth.Service
 	outbox *mail.Outbox
-	vpn    *vpn.Service // nil when [vpn] enabled = false
-	media  *sfu.SFU     // nil when [meetings] enabled = false
-	meet   *conferencing.Service
-	desk   *helpdesk.Service // nil when [helpdesk] enabled = false
-	mailin *mailin.Syncer    // nil while no IMAP mailbox is configured
+	// accounts are the mail sign-ins (password or OAuth2) of the helpdesk mailbox and the SMTP relay.
+	accounts *mail.Accounts
+	vpn      *vpn.Service // nil when [vpn] enabled = false
+	media    *sfu.SFU     // nil when [meetings] enabled = false
+	meet     *conferencing.Service
+	desk     *helpdesk.Service // nil when [helpdesk] enabled = false
+	mailin   *mailin.Syncer    // nil while no IMAP mailbox is configured
 
 	meetOnce sync.Once // stopMeetings runs once, in order on shutdown or early on a failed start
 }
@@ -93,6 +95,10 @@ func (s *server) build(ctx context.Context, cat *i18n.Catalog, version string) e
 	}
 	w.Use(s.auth.Middleware)
 	s.auth.Routes(w)
+	s.accounts = mail.NewAccounts(s.db, mail.AccountsOptions{DataDir: s.cfg.Server.DataDir, PublicURL: s.cfg.Server.PublicURL, Logger: s.logger})
+	if err := s.addMailAccounts(ctx); err != nil {
+		return err
+	}
 	sender, err := s.mailSender()
 	if err != nil {
 		return err
@@ -100,6 +106,9 @@ func (s *server) build(ctx context.Context, cat *i18n.Catalog, version string) e
 	s.outbox = mail.NewOutbox(s.db, sender, s.logger, time.Now)
 	s.reg.MustRegister(outboxCollector{s.outbox}, helpdeskCollector{s})
 	s.outbox.Routes(w, auth.Require(rocca.RoleAdmin))
+	s.accounts.Routes(w, auth.Require)
+	w.AddReadyCheck("mail_accounts", s.accounts.Ready)
+	s.reg.MustRegister(s.accounts.Collector())
 	w.AddReadyCheck("database", func(ctx context.Context) error { return s.db.PingContext(ctx) })
 
 	s.admin = adminapi.NewServer(s.cfg.AdminSocketPath(), s.logger)
@@ -107,6 +116,7 @@ func (s *server) build(ctx context.Context, cat *i18n.Catalog, version string) e
 		return map[string]string{"version": version}, nil
 	}))
 	adminapi.UserRoutes(s.admin, s.auth)
+	s.accounts.AdminRoutes(s.admin, s.logger)
 	if err := s.buildVPN(cat); err != nil {
 		return err
 	}
@@ -210,6 +220,9 @@ func (s *server) buildHelpdesk(cat *i18n.Catalog) error {
 		return nil
 	}
 	ic := mailin.IMAPConfigFrom(c.Helpdesk)
+	if c.Helpdesk.IMAPAuth == config.AuthOAuth2 {
+		ic.Auth = s.accounts.Account("helpdesk")
+	}
 	if err := ic.Validate(); err != nil {
 		return err
 	}
@@ -253,6 +266,7 @@ func (s *server) homeLinks() []web.HomeLink {
 		{TitleKey: "home.audit.title", DescKey: "home.audit.desc", Href: "/admin/audit", Role: rocca.RoleAdmin},
 		{TitleKey: "home.tokens.title", DescKey: "home.tokens.desc", Href: "/admin/tokens", Role: rocca.RoleAdmin},
 		{TitleKey: "home.outbox.title", DescKey: "home.outbox.desc", Href: "/admin/outbox", Role: rocca.RoleAdmin},
+		{TitleKey: "mail.accounts.title", DescKey: "mail.accounts.home_desc", Href: "/admin/mail", Role: rocca.RoleAdmin},
 		{TitleKey: "home.account.title", DescKey: "home.account.desc", Href: "/account"},
 	}...)
 }
@@ -267,10 +281,52 @@ func (s *server) mailSender() (mail.Sender, error) {
 		Host: m.SMTPHost, Port: m.SMTPPort, Security: string(m.SMTPSecurity), User: m.SMTPUser,
 		PasswordFile: m.SMTPPasswordFile, HELO: publicHost(s.cfg.Server.PublicURL),
 	}
+	if a := s.smtpAccount(); a != nil {
+		cfg.User, cfg.PasswordFile, cfg.Auth = "", "", a
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	return mail.NewSMTP(cfg, s.logger), nil
+}
+
+// addMailAccounts registers the mail sign-ins the config asks for: "helpdesk" for the helpdesk
+// mailbox (and for sending when smtp_auth = "helpdesk"), "smtp" for a relay with its own sign-in.
+func (s *server) addMailAccounts(ctx context.Context) error {
+	h, m := s.cfg.Helpdesk, s.cfg.Mail
+	conv := func(o config.OAuth2) mail.OAuth2Config {
+		return mail.OAuth2Config{Provider: o.Provider, Tenant: o.Tenant, ClientID: o.ClientID, ClientSecretFile: o.ClientSecretFile,
+			AuthURL: o.AuthURL, TokenURL: o.TokenURL, DeviceURL: o.DeviceURL, Scopes: o.Scopes}
+	}
+	if h.Enabled && h.IMAPHost != "" || m.SMTPAuth == config.AuthHelpdesk {
+		uses := []string{"IMAP"}
+		if m.SMTPAuth == config.AuthHelpdesk {
+			uses = append(uses, "SMTP")
+		}
+		if _, err := s.accounts.Add(ctx, mail.AccountConfig{Name: "helpdesk", Uses: uses, User: h.IMAPUser,
+			Method: string(h.IMAPAuth), PasswordFile: h.IMAPPasswordFile, OAuth2: conv(h.OAuth2())}); err != nil {
+			return fmt.Errorf("[helpdesk] mail account: %w", err)
+		}
+	}
+	if m.SMTPHost != "" && m.SMTPAuth != config.AuthHelpdesk && (m.SMTPAuth == config.AuthOAuth2 || m.SMTPUser != "") {
+		if _, err := s.accounts.Add(ctx, mail.AccountConfig{Name: "smtp", Uses: []string{"SMTP"}, User: m.SMTPUser,
+			Method: string(m.SMTPAuth), PasswordFile: m.SMTPPasswordFile, OAuth2: conv(m.OAuth2())}); err != nil {
+			return fmt.Errorf("[mail] mail account: %w", err)
+		}
+	}
+	return nil
+}
+
+// smtpAccount is the sign-in the SMTP sender uses, or nil for none.
+func (s *server) smtpAccount() mail.Auth {
+	name := "smtp"
+	if s.cfg.Mail.SMTPAuth == config.AuthHelpdesk {
+		name = "helpdesk"
+	}
+	if a := s.accounts.Account(name); a != nil {
+		return a
+	}
+	return nil
 }
 
 // publicHost is the host name of the public URL, used as our name in SMTP greetings.
@@ -317,6 +373,7 @@ func (s *server) run(ctx context.Context) error {
 		mailinStop = s.start(errc, "mail-in", s.mailin.Run)
 	}
 	outboxStop := s.start(errc, "outbox", s.outbox.Run)
+	accountsStop := s.start(errc, "mail-accounts", s.accounts.Run)
 	purgeStop := s.start(errc, "purge", s.purgeLoop)
 	adminStop := s.start(errc, "admin", s.admin.Serve)
 
@@ -330,7 +387,7 @@ func (s *server) run(ctx context.Context) error {
 	webStop()
 	metricsStop()
 	s.stopMeetings()
-	for _, stop := range []func(){vpnStop, mailinStop, outboxStop, purgeStop, adminStop} {
+	for _, stop := range []func(){vpnStop, mailinStop, outboxStop, accountsStop, purgeStop, adminStop} {
 		stop()
 	}
 	return err

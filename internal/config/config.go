@@ -58,6 +58,35 @@ const (
 	SecurityNone     Security = "none"     // no encryption: only for a server on this machine
 )
 
+// MailAuth is how Rocca signs in to a mail server.
+type MailAuth string
+
+// The sign-in methods of [helpdesk] imap_auth and [mail] smtp_auth.
+const (
+	AuthPassword MailAuth = "password" // user and a password file (0600)
+	AuthOAuth2   MailAuth = "oauth2"   // OAuth2 (Microsoft 365, Google Workspace, generic): sign in from the web or `rocca mail login`
+	AuthHelpdesk MailAuth = "helpdesk" // [mail] only: the helpdesk mailbox's OAuth2 sign-in also sends the mail
+)
+
+// The OAuth2 providers of oauth2_provider.
+const (
+	OAuth2Microsoft = "microsoft"
+	OAuth2Google    = "google"
+	OAuth2Generic   = "generic"
+)
+
+// OAuth2 is the OAuth2 part of [helpdesk] or [mail] (the oauth2_* keys), gathered for callers.
+type OAuth2 struct {
+	Provider         string
+	Tenant           string
+	ClientID         string
+	ClientSecretFile string
+	AuthURL          string
+	TokenURL         string
+	DeviceURL        string
+	Scopes           []string
+}
+
 // Server is the [server] section: the web server, its TLS and the paths.
 type Server struct {
 	Listen        string  `toml:"listen"`
@@ -109,11 +138,27 @@ type Helpdesk struct {
 	IMAPHost         string   `toml:"imap_host"`
 	IMAPPort         int      `toml:"imap_port"`
 	IMAPSecurity     Security `toml:"imap_security"`
+	IMAPAuth         MailAuth `toml:"imap_auth"` // password | oauth2
 	IMAPUser         string   `toml:"imap_user"`
 	IMAPPasswordFile string   `toml:"imap_password_file"`
-	IMAPFolder       string   `toml:"imap_folder"`
-	ProcessedFolder  string   `toml:"processed_folder"`
-	AllowedDomains   []string `toml:"allowed_domains"` // empty: any sender
+	// The OAuth2 sign-in of the mailbox (imap_auth = "oauth2").
+	OAuth2Provider         string   `toml:"oauth2_provider"` // microsoft | google | generic
+	OAuth2Tenant           string   `toml:"oauth2_tenant"`   // microsoft: directory (tenant) id or domain
+	OAuth2ClientID         string   `toml:"oauth2_client_id"`
+	OAuth2ClientSecretFile string   `toml:"oauth2_client_secret_file"`
+	OAuth2AuthURL          string   `toml:"oauth2_auth_url"`   // generic only
+	OAuth2TokenURL         string   `toml:"oauth2_token_url"`  // generic only
+	OAuth2DeviceURL        string   `toml:"oauth2_device_url"` // generic only; "" = no terminal sign-in
+	OAuth2Scopes           []string `toml:"oauth2_scopes"`     // generic only
+	IMAPFolder             string   `toml:"imap_folder"`
+	ProcessedFolder        string   `toml:"processed_folder"`
+	AllowedDomains         []string `toml:"allowed_domains"` // empty: any sender
+}
+
+// OAuth2 returns the oauth2_* keys of [helpdesk].
+func (h Helpdesk) OAuth2() OAuth2 {
+	return OAuth2{h.OAuth2Provider, h.OAuth2Tenant, h.OAuth2ClientID, h.OAuth2ClientSecretFile,
+		h.OAuth2AuthURL, h.OAuth2TokenURL, h.OAuth2DeviceURL, h.OAuth2Scopes}
 }
 
 // Mail is the [mail] section: outbound SMTP for helpdesk replies and meeting invitations.
@@ -121,9 +166,25 @@ type Mail struct {
 	SMTPHost         string   `toml:"smtp_host"`
 	SMTPPort         int      `toml:"smtp_port"`
 	SMTPSecurity     Security `toml:"smtp_security"`
+	SMTPAuth         MailAuth `toml:"smtp_auth"` // password | oauth2 | helpdesk
 	SMTPUser         string   `toml:"smtp_user"`
 	SMTPPasswordFile string   `toml:"smtp_password_file"`
-	From             string   `toml:"from"`
+	// The OAuth2 sign-in of the sending mailbox (smtp_auth = "oauth2").
+	OAuth2Provider         string   `toml:"oauth2_provider"`
+	OAuth2Tenant           string   `toml:"oauth2_tenant"`
+	OAuth2ClientID         string   `toml:"oauth2_client_id"`
+	OAuth2ClientSecretFile string   `toml:"oauth2_client_secret_file"`
+	OAuth2AuthURL          string   `toml:"oauth2_auth_url"`
+	OAuth2TokenURL         string   `toml:"oauth2_token_url"`
+	OAuth2DeviceURL        string   `toml:"oauth2_device_url"`
+	OAuth2Scopes           []string `toml:"oauth2_scopes"`
+	From                   string   `toml:"from"`
+}
+
+// OAuth2 returns the oauth2_* keys of [mail].
+func (m Mail) OAuth2() OAuth2 {
+	return OAuth2{m.OAuth2Provider, m.OAuth2Tenant, m.OAuth2ClientID, m.OAuth2ClientSecretFile,
+		m.OAuth2AuthURL, m.OAuth2TokenURL, m.OAuth2DeviceURL, m.OAuth2Scopes}
 }
 
 // Admin is the [admin] table of the installer's answers file (never of rocca.toml): the first
@@ -170,6 +231,8 @@ func Default() *Config {
 			Enabled:         true,
 			IMAPPort:        993,
 			IMAPSecurity:    SecurityTLS,
+			IMAPAuth:        AuthPassword,
+			OAuth2Scopes:    []string{},
 			IMAPFolder:      "INBOX",
 			ProcessedFolder: "Rocca/Elaborati",
 			AllowedDomains:  []string{},
@@ -177,6 +240,8 @@ func Default() *Config {
 		Mail: Mail{
 			SMTPPort:     587,
 			SMTPSecurity: SecurityStartTLS,
+			SMTPAuth:     AuthPassword,
+			OAuth2Scopes: []string{},
 		},
 	}
 }

@@ -336,11 +336,14 @@ func (v *validator) helpdesk() {
 	if v.oneOf(keyOf("helpdesk", "imap_security"), string(h.IMAPSecurity), string(SecurityTLS), string(SecurityStartTLS), string(SecurityNone)) {
 		v.security(keyOf("helpdesk", "imap_security"), keyOf("helpdesk", "imap_port"), h.IMAPHost, h.IMAPSecurity, h.IMAPPort, 993, 143)
 	}
+	authOK := v.oneOf(keyOf("helpdesk", "imap_auth"), string(h.IMAPAuth), string(AuthPassword), string(AuthOAuth2))
 	if h.IMAPHost != "" {
 		// With a mailbox to read, the rest of the connection must be there too.
-		for _, f := range []struct{ key, value string }{
-			{keyOf("helpdesk", "address"), h.Address}, {keyOf("helpdesk", "imap_user"), h.IMAPUser}, {keyOf("helpdesk", "imap_password_file"), h.IMAPPasswordFile},
-		} {
+		need := []struct{ key, value string }{{keyOf("helpdesk", "address"), h.Address}, {keyOf("helpdesk", "imap_user"), h.IMAPUser}}
+		if h.IMAPAuth == AuthPassword {
+			need = append(need, struct{ key, value string }{keyOf("helpdesk", "imap_password_file"), h.IMAPPasswordFile})
+		}
+		for _, f := range need {
 			if f.value == "" {
 				v.required(f.key, keyOf("helpdesk", "imap_host"), "config.required_with", keyOf("helpdesk", "imap_host"))
 			}
@@ -351,6 +354,9 @@ func (v *validator) helpdesk() {
 	}
 	if h.IMAPPasswordFile != "" {
 		v.secretFile(keyOf("helpdesk", "imap_password_file"), h.IMAPPasswordFile)
+	}
+	if authOK && h.IMAPAuth == AuthOAuth2 {
+		v.oauth2("helpdesk", keyOf("helpdesk", "imap_auth"), h.OAuth2())
 	}
 	v.notEmpty(keyOf("helpdesk", "imap_folder"), h.IMAPFolder)
 	if v.notEmpty(keyOf("helpdesk", "processed_folder"), h.ProcessedFolder) && h.ProcessedFolder == h.IMAPFolder {
@@ -372,8 +378,22 @@ func (v *validator) mail() {
 	if v.oneOf(keyOf("mail", "smtp_security"), string(m.SMTPSecurity), string(SecurityTLS), string(SecurityStartTLS), string(SecurityNone)) {
 		v.security(keyOf("mail", "smtp_security"), keyOf("mail", "smtp_port"), m.SMTPHost, m.SMTPSecurity, m.SMTPPort, 465, 587)
 	}
-	if m.SMTPUser != "" && m.SMTPPasswordFile == "" {
-		v.required(keyOf("mail", "smtp_password_file"), keyOf("mail", "smtp_user"), "config.required_with", keyOf("mail", "smtp_user"))
+	switch {
+	case !v.oneOf(keyOf("mail", "smtp_auth"), string(m.SMTPAuth), string(AuthPassword), string(AuthOAuth2), string(AuthHelpdesk)):
+	case m.SMTPAuth == AuthPassword:
+		if m.SMTPUser != "" && m.SMTPPasswordFile == "" {
+			v.required(keyOf("mail", "smtp_password_file"), keyOf("mail", "smtp_user"), "config.required_with", keyOf("mail", "smtp_user"))
+		}
+	case m.SMTPAuth == AuthOAuth2:
+		if m.SMTPHost != "" && m.SMTPUser == "" {
+			v.required(keyOf("mail", "smtp_user"), keyOf("mail", "smtp_auth"), "config.required_when", keyOf("mail", "smtp_auth")+` = "oauth2"`)
+		}
+		v.oauth2("mail", keyOf("mail", "smtp_auth"), m.OAuth2())
+	case m.SMTPAuth == AuthHelpdesk:
+		// One sign-in for both: the helpdesk mailbox reads and sends.
+		if v.cfg.Helpdesk.IMAPAuth != AuthOAuth2 {
+			v.add(SeverityError, keyOf("mail", "smtp_auth"), []string{keyOf("mail", "smtp_auth")}, "config.smtp_auth_helpdesk", keyOf("helpdesk", "imap_auth"))
+		}
 	}
 	if m.SMTPPasswordFile != "" {
 		v.secretFile(keyOf("mail", "smtp_password_file"), m.SMTPPasswordFile)
@@ -385,6 +405,74 @@ func (v *validator) mail() {
 	} else if m.SMTPHost != "" {
 		v.required(keyOf("mail", "from"), keyOf("mail", "smtp_host"), "config.required_with", keyOf("mail", "smtp_host"))
 	}
+}
+
+// oauth2 checks the oauth2_* keys of section, required because of the setting at cause (imap_auth
+// or smtp_auth = "oauth2"): what each provider needs, without touching the network.
+func (v *validator) oauth2(section, cause string, o OAuth2) {
+	when := cause + ` = "oauth2"`
+	key := func(k string) string { return keyOf(section, "oauth2_"+k) }
+	need := func(k, value string, why string) {
+		if strings.TrimSpace(value) == "" {
+			v.required(key(k), cause, "config.required_when", why)
+		}
+	}
+	need("provider", o.Provider, when)
+	need("client_id", o.ClientID, when)
+	if o.Provider != "" && v.oneOf(key("provider"), o.Provider, OAuth2Microsoft, OAuth2Google, OAuth2Generic) {
+		byProvider := key("provider") + ` = "` + o.Provider + `"`
+		switch o.Provider {
+		case OAuth2Microsoft:
+			if o.Tenant == "" {
+				v.required(key("tenant"), key("provider"), "config.required_when", byProvider)
+			} else if !validTenant(o.Tenant) {
+				v.err(key("tenant"), "config.oauth2_tenant", o.Tenant)
+			}
+		case OAuth2Google:
+			if o.ClientSecretFile == "" {
+				v.required(key("client_secret_file"), key("provider"), "config.required_when", byProvider)
+			}
+		case OAuth2Generic:
+			for _, u := range []struct{ k, value string }{{"auth_url", o.AuthURL}, {"token_url", o.TokenURL}} {
+				if u.value == "" {
+					v.required(key(u.k), key("provider"), "config.required_when", byProvider)
+				} else if !endpointURL(u.value) {
+					v.err(key(u.k), "config.oauth2_url", u.value)
+				}
+			}
+			if o.DeviceURL != "" && !endpointURL(o.DeviceURL) {
+				v.err(key("device_url"), "config.oauth2_url", o.DeviceURL)
+			}
+			if len(o.Scopes) == 0 {
+				v.required(key("scopes"), key("provider"), "config.required_when", byProvider)
+			}
+		}
+	}
+	if o.ClientSecretFile != "" {
+		v.secretFile(key("client_secret_file"), o.ClientSecretFile)
+	}
+}
+
+// validTenant accepts a Microsoft directory id (a GUID), a domain, or organizations/common.
+func validTenant(s string) bool {
+	if len(s) > 128 {
+		return false
+	}
+	for _, r := range s {
+		if !isAlnum(r) && r != '-' && r != '.' && r != '_' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// endpointURL accepts an absolute https URL, or http for a provider on this machine.
+func endpointURL(s string) bool {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || u.User != nil || u.Fragment != "" {
+		return false
+	}
+	return u.Scheme == "https" || u.Scheme == "http" && isLoopback(u.Hostname())
 }
 
 // security warns about the classic mix-ups: a password sent in clear to another machine, and the

@@ -4,6 +4,13 @@
 // so no message is lost across errors, restarts or crashes. It also serves the admin page that lists
 // the outbox and retries failed messages.
 //
+// It also owns the mail accounts (Accounts, table mail_accounts): how Rocca signs in to the helpdesk
+// mailbox (IMAP) and the relay (SMTP), with a password from a 0600 file or with OAuth2 (Microsoft
+// 365, Google Workspace, a generic provider) through XOAUTH2 or OAUTHBEARER. Both methods are an
+// Auth to callers. OAuth2 sign-in happens on the admin page "Account di posta" (authorization code
+// with PKCE) or from a terminal (`rocca mail login`, the device grant); refresh tokens are stored
+// encrypted with a key in <data_dir>/oauth.key, access tokens only in memory.
+//
 // Delivery is at-least-once. A message is committed to SQLite before Enqueue returns. The worker
 // (Outbox.Run) marks it "sending" in a committed transaction before it talks SMTP and "sent" after the
 // relay's 250 reply to DATA. If the process dies between the two, the message is found in "sending" at
@@ -12,10 +19,11 @@
 // systems, mail clients and Rocca's own helpdesk (which threads and dedupes on Message-ID) recognise
 // the second copy as a duplicate. A message that was only queued when the process died is sent once.
 //
-// Imported by cmd/rocca (which builds the SMTP sender and the outbox, runs the worker and mounts the
-// admin page) and by the parts that send mail, which see it only through a small interface they
-// declare themselves (for example Enqueue, or EnqueueTx plus Wake). It does not import internal/auth
-// or any part.
+// Imported by cmd/rocca (which builds the SMTP sender, the outbox and the accounts, runs their loops
+// and mounts their admin pages and admin-socket routes), by the installer (presets, device sign-in,
+// live checks), and by the parts that send mail or read the helpdesk mailbox, which see it only
+// through small interfaces they declare themselves (for example Enqueue, or EnqueueTx plus Wake, or
+// an Authenticate method). It does not import internal/auth or any part.
 package mail
 
 import (
@@ -34,7 +42,7 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// Migrations returns the schema of this package (part "mail": table mail_outbox).
+// Migrations returns the schema of this package (part "mail": tables mail_outbox and mail_accounts).
 func Migrations() sqlite.Migrations {
 	sub, err := fs.Sub(migrationFiles, "migrations")
 	if err != nil {

@@ -41,8 +41,11 @@ type SMTPConfig struct {
 	Security     string // tls | starttls | none
 	User         string // AUTH PLAIN when set
 	PasswordFile string // read on each connection, so a rotated password needs no restart
-	HELO         string // the name Rocca gives in EHLO; the host name when empty
-	Timeout      time.Duration
+	// Auth, when set, logs in instead of User and PasswordFile: an *Account of Accounts (password
+	// or OAuth2 with XOAUTH2/OAUTHBEARER), chosen from the mechanisms the relay offers.
+	Auth    Auth
+	HELO    string // the name Rocca gives in EHLO; the host name when empty
+	Timeout time.Duration
 	// RootCAs verifies the relay's certificate; nil means the system roots. Set it only for a
 	// relay with a private CA (and in tests).
 	RootCAs *x509.CertPool
@@ -62,7 +65,7 @@ func (c SMTPConfig) Validate() error {
 	default:
 		return rocca.Localized(rocca.EINVALID, "mail.error.security", "SMTP security must be tls, starttls or none")
 	}
-	if c.User != "" && c.Security == SecurityNone && !isLoopback(c.Host) {
+	if (c.User != "" || c.Auth != nil) && c.Security == SecurityNone && !isLoopback(c.Host) {
 		return rocca.Localized(rocca.EINVALID, "mail.error.cleartext_auth",
 			"refusing to send the SMTP password in clear to "+c.Host+": use tls or starttls", c.Host)
 	}
@@ -118,7 +121,7 @@ func (s *SMTP) Send(ctx context.Context, env Envelope, raw []byte) error {
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
 
-	if err := s.auth(c); err != nil {
+	if err := s.auth(ctx, c); err != nil {
 		return ctxErr(ctx, err)
 	}
 	if err := s.transaction(c, env, raw); err != nil {
@@ -169,14 +172,21 @@ func (s *SMTP) connect(ctx context.Context) (*smtp.Client, error) {
 	return c, nil
 }
 
-// auth logs in with AUTH PLAIN when a user is configured. The password file is read here, on each
-// connection, and its content goes nowhere but the SASL exchange.
-func (s *SMTP) auth(c *smtp.Client) error {
-	if s.cfg.User == "" {
+// auth logs in with AUTH PLAIN when a user is configured, or through cfg.Auth. The password file
+// is read here, on each connection, and its content goes nowhere but the SASL exchange.
+func (s *SMTP) auth(ctx context.Context, c *smtp.Client) error {
+	if s.cfg.User == "" && s.cfg.Auth == nil {
 		return nil
 	}
 	if _, isTLS := c.TLSConnectionState(); !isTLS && !isLoopback(s.cfg.Host) {
 		return errors.New("smtp auth: refusing to send the password over a cleartext connection")
+	}
+	if s.cfg.Auth != nil {
+		_, param := c.Extension("AUTH")
+		if err := s.cfg.Auth.Authenticate(ctx, SMTPMechanisms(param), c.Auth); err != nil {
+			return fmt.Errorf("smtp auth: %w", err)
+		}
+		return nil
 	}
 	body, err := os.ReadFile(s.cfg.PasswordFile)
 	if err != nil {
