@@ -9,7 +9,7 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultMaxParticipants = 100
+	DefaultMaxParticipants = 150
 	DefaultTokenTTL        = 15 * time.Minute
 	DefaultTURNTTL         = 12 * time.Hour
 )
@@ -27,7 +27,8 @@ type Config struct {
 	Language string
 	// MailFrom is the From of invitations ([mail] from); empty disables invitations.
 	MailFrom string
-	// MaxParticipants caps the people in one meeting, lobby included (default 100).
+	// MaxParticipants caps the people in one meeting, lobby included (default 150: a full council
+	// with staff, or a large staff meeting).
 	MaxParticipants int
 	// TokenTTL is how long a join token is valid; connected clients get a fresh one regularly.
 	TokenTTL time.Duration
