@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/rocca-pa/rocca/internal/benchenv"
 )
 
 // Derived figures of a result.
@@ -308,28 +310,7 @@ func fit(rs []*result) (a, b, r2 float64) {
 
 // machine describes the host: cores, memory, CPU model, kernel.
 func machine() string {
-	mem := ""
-	if raw, err := os.ReadFile("/proc/meminfo"); err == nil {
-		var kb int64
-		for _, l := range strings.Split(string(raw), "\n") {
-			if rest, ok := strings.CutPrefix(l, "MemTotal:"); ok {
-				fmt.Sscan(strings.TrimSpace(rest), &kb)
-			}
-		}
-		mem = fmt.Sprintf("%.0f GiB", float64(kb)/(1<<20))
-	}
-	cpu := "unknown CPU"
-	if raw, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, l := range strings.Split(string(raw), "\n") {
-			if rest, ok := strings.CutPrefix(l, "model name"); ok {
-				cpu = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(rest), ":"))
-				break
-			}
-		}
-	}
-	kernel, _ := exec.Command("uname", "-sr").Output()
-	return fmt.Sprintf("%d cores, %s, %s; kernel %s; load tool built with %s", runtime.NumCPU(), mem, cpu,
-		strings.TrimSpace(string(kernel)), runtime.Version())
+	return benchenv.Machine() + "; load tool built with " + runtime.Version()
 }
 
 // software is what `rocca version` prints.

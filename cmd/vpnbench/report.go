@@ -7,10 +7,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/rocca-pa/rocca/internal/benchenv"
 )
 
 // results are the figures of one run.
@@ -158,29 +159,7 @@ func (b *bench) write() error {
 }
 
 // machine describes the host: cores, memory, CPU model, kernel.
-func machine() string {
-	mem := ""
-	if raw, err := os.ReadFile("/proc/meminfo"); err == nil {
-		var kb int64
-		for _, l := range strings.Split(string(raw), "\n") {
-			if rest, ok := strings.CutPrefix(l, "MemTotal:"); ok {
-				fmt.Sscan(strings.TrimSpace(rest), &kb)
-			}
-		}
-		mem = fmt.Sprintf("%.0f GiB", float64(kb)/(1<<20))
-	}
-	cpu := "unknown CPU"
-	if raw, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, l := range strings.Split(string(raw), "\n") {
-			if rest, ok := strings.CutPrefix(l, "model name"); ok {
-				cpu = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(rest), ":"))
-				break
-			}
-		}
-	}
-	kernel, _ := exec.Command("uname", "-sr").Output()
-	return fmt.Sprintf("%d cores, %s, %s; kernel %s", runtime.NumCPU(), mem, cpu, strings.TrimSpace(string(kernel)))
-}
+func machine() string { return benchenv.Machine() }
 
 // software names the rocca build (commit, Go, wireguard-go) and the wg tool.
 func software(bin string) string {
