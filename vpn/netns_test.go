@@ -2,7 +2,6 @@ package vpn
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -15,45 +14,30 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
-	sysunix "golang.org/x/sys/unix"
+	"github.com/rocca-pa/rocca/internal/netnstest"
 )
 
 // The test bench of TestEndToEnd: network namespaces joined by veth pairs, Debian's wireguard-go +
 // wg as the employees' devices, and ICMP/TCP/HTTP probes that run inside a namespace. Nothing here
 // touches the machine's own network namespace beyond creating and deleting namespaces.
 
-// requireE2E fails (ROCCA_E2E=1) or skips, naming what is missing, unless the test can run.
-func requireE2E(t *testing.T) {
-	t.Helper()
-	var missing []string
-	if os.Geteuid() != 0 {
-		missing = append(missing, "root")
-	}
-	if _, err := os.Stat("/dev/net/tun"); err != nil {
-		missing = append(missing, "/dev/net/tun")
-	}
-	for _, bin := range []string{"ip", "wg", "wireguard-go"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			missing = append(missing, bin)
-		}
-	}
-	if len(missing) == 0 {
-		return
-	}
-	msg := "end-to-end test needs " + strings.Join(missing, ", ") +
-		" (run as root with Debian's wireguard-go, wireguard-tools and iproute2 installed)"
-	if os.Getenv("ROCCA_E2E") == "1" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-}
+// The shared bench lives in internal/netnstest; these are the names this package's tests use.
+var (
+	requireE2E  = netnstest.Require
+	run         = netnstest.Run
+	addNetns    = netnstest.Add
+	veth        = netnstest.Veth
+	inNetns     = netnstest.Do
+	serveTCP    = netnstest.ServeTCP
+	dialTCP     = netnstest.DialTCP
+	stopProcess = netnstest.StopProcess
+)
+
+type lockedBuffer = netnstest.LockedBuffer
 
 func randHex(t *testing.T, n int) string {
 	b := make([]byte, n)
@@ -61,81 +45,6 @@ func randHex(t *testing.T, n int) string {
 		t.Fatal(err)
 	}
 	return hex.EncodeToString(b)
-}
-
-func run(t *testing.T, args ...string) string {
-	t.Helper()
-	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
-func addNetns(t *testing.T, name string) {
-	t.Helper()
-	run(t, "ip", "netns", "add", name)
-	t.Cleanup(func() {
-		if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
-			t.Errorf("delete netns %s: %v %s", name, err, out)
-		}
-	})
-	run(t, "ip", "-n", name, "link", "set", "lo", "up")
-}
-
-func veth(t *testing.T, a, ifA, addrA, b, ifB, addrB string) {
-	t.Helper()
-	run(t, "ip", "-n", a, "link", "add", ifA, "type", "veth", "peer", "name", ifB, "netns", b)
-	run(t, "ip", "-n", a, "addr", "add", addrA, "dev", ifA)
-	run(t, "ip", "-n", b, "addr", "add", addrB, "dev", ifB)
-	run(t, "ip", "-n", a, "link", "set", ifA, "up")
-	run(t, "ip", "-n", b, "link", "set", ifB, "up")
-}
-
-// inNetns runs fn on a locked OS thread that has entered namespace ns and dies afterwards. Sockets
-// fn creates stay in ns wherever they are used later.
-func inNetns(ns string, fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
-		fd, err := sysunix.Open("/var/run/netns/"+ns, sysunix.O_RDONLY|sysunix.O_CLOEXEC, 0)
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer sysunix.Close(fd)
-		if err := sysunix.Setns(fd, sysunix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("setns %s: %w", ns, err)
-			return
-		}
-		errc <- fn()
-	}()
-	return <-errc
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
-
-func stopProcess(cmd *exec.Cmd) {
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		cmd.Process.Kill()
-		<-done
-	}
 }
 
 // waitUntil polls ok for at most limit.
@@ -261,40 +170,6 @@ func reachable(ns, dst string, limit time.Duration) bool {
 			return false
 		}
 	}
-}
-
-// serveTCP listens on addr inside ns and tells every client the address it sees it coming from.
-func serveTCP(t *testing.T, ns, addr string) {
-	t.Helper()
-	var l net.Listener
-	if err := inNetns(ns, func() (err error) { l, err = net.Listen("tcp", addr); return err }); err != nil {
-		t.Fatalf("listen on %s in %s: %v", addr, ns, err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			host, _, _ := net.SplitHostPort(c.RemoteAddr().String())
-			fmt.Fprintln(c, host)
-			c.Close()
-		}
-	}()
-}
-
-// dialTCP connects from ns and returns the address the server saw, or an error when no connection
-// is made within two seconds.
-func dialTCP(ns, addr string) (string, error) {
-	var c net.Conn
-	if err := inNetns(ns, func() (err error) { c, err = net.DialTimeout("tcp", addr, 2*time.Second); return err }); err != nil {
-		return "", err
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	line, err := bufio.NewReader(c).ReadString('\n')
-	return strings.TrimSpace(line), err
 }
 
 // httpIn is an HTTP client whose connections are made inside ns.

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
-	"encoding/hex"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -14,15 +11,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/rocca-pa/rocca/internal/netnstest"
 )
 
 // The bench of the VPN end-to-end tests of the built binary: network namespaces joined by veth
@@ -31,93 +26,20 @@ import (
 // machine's own network namespace beyond creating and deleting namespaces; the admin socket is a
 // file, so the CLI reaches it from anywhere.
 
-// requireVPNE2E fails (ROCCA_E2E=1) or skips, naming what is missing, unless the test can run.
-func requireVPNE2E(t *testing.T) {
-	t.Helper()
-	var missing []string
-	if os.Geteuid() != 0 {
-		missing = append(missing, "root")
-	}
-	if _, err := os.Stat("/dev/net/tun"); err != nil {
-		missing = append(missing, "/dev/net/tun")
-	}
-	for _, bin := range []string{"ip", "wg", "wireguard-go"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			missing = append(missing, bin)
-		}
-	}
-	if len(missing) == 0 {
-		return
-	}
-	msg := "VPN end-to-end test needs " + strings.Join(missing, ", ") +
-		" (run as root with Debian's wireguard-go, wireguard-tools and iproute2 installed)"
-	if os.Getenv("ROCCA_E2E") == "1" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-}
+// The shared bench lives in internal/netnstest; these are the names this package's tests use.
+var (
+	requireVPNE2E = netnstest.Require
+	nsTag         = netnstest.Tag
+	nsRun         = netnstest.Run
+	nsAdd         = netnstest.Add
+	nsVeth        = netnstest.Veth
+	nsDo          = netnstest.Do
+	nsServeTCP    = netnstest.ServeTCP
+	nsDialTCP     = netnstest.DialTCP
+	nsStopProcess = netnstest.StopProcess
+)
 
-func nsTag(t *testing.T) string {
-	t.Helper()
-	b := make([]byte, 3)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(b)
-}
-
-// nsRun runs a command and fails the test if it fails.
-func nsRun(t *testing.T, args ...string) string {
-	t.Helper()
-	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
-// nsAdd creates a namespace with lo up and deletes it when the test ends.
-func nsAdd(t *testing.T, name string) {
-	t.Helper()
-	nsRun(t, "ip", "netns", "add", name)
-	t.Cleanup(func() {
-		if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
-			t.Errorf("delete netns %s: %v %s", name, err, out)
-		}
-	})
-	nsRun(t, "ip", "-n", name, "link", "set", "lo", "up")
-}
-
-// nsVeth joins namespaces a and b with a veth pair.
-func nsVeth(t *testing.T, a, ifA, addrA, b, ifB, addrB string) {
-	t.Helper()
-	nsRun(t, "ip", "-n", a, "link", "add", ifA, "type", "veth", "peer", "name", ifB, "netns", b)
-	nsRun(t, "ip", "-n", a, "addr", "add", addrA, "dev", ifA)
-	nsRun(t, "ip", "-n", b, "addr", "add", addrB, "dev", ifB)
-	nsRun(t, "ip", "-n", a, "link", "set", ifA, "up")
-	nsRun(t, "ip", "-n", b, "link", "set", ifB, "up")
-}
-
-// nsDo runs fn on a locked OS thread that has entered namespace ns and dies afterwards. Sockets fn
-// creates stay in ns wherever they are used later.
-func nsDo(ns string, fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
-		fd, err := unix.Open("/var/run/netns/"+ns, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer unix.Close(fd)
-		if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("setns %s: %w", ns, err)
-			return
-		}
-		errc <- fn()
-	}()
-	return <-errc
-}
+type nsLockedBuffer = netnstest.LockedBuffer
 
 // nsHTTP is an HTTP client whose connections are made inside ns; it does not follow redirects.
 func nsHTTP(ns string) *http.Client {
@@ -135,40 +57,6 @@ func nsHTTP(ns string) *http.Client {
 	}
 }
 
-// nsServeTCP listens on addr inside ns and tells every client the address it sees it coming from.
-func nsServeTCP(t *testing.T, ns, addr string) {
-	t.Helper()
-	var l net.Listener
-	if err := nsDo(ns, func() (err error) { l, err = net.Listen("tcp", addr); return err }); err != nil {
-		t.Fatalf("listen on %s in %s: %v", addr, ns, err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			host, _, _ := net.SplitHostPort(c.RemoteAddr().String())
-			fmt.Fprintln(c, host)
-			c.Close()
-		}
-	}()
-}
-
-// nsDialTCP connects from ns and returns the address the server saw, or an error when no
-// connection is made within two seconds.
-func nsDialTCP(ns, addr string) (string, error) {
-	var c net.Conn
-	if err := nsDo(ns, func() (err error) { c, err = net.DialTimeout("tcp", addr, 2*time.Second); return err }); err != nil {
-		return "", err
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	line, err := bufio.NewReader(c).ReadString('\n')
-	return strings.TrimSpace(line), err
-}
-
 // nsWait polls ok every 100 ms for at most limit.
 func nsWait(t *testing.T, limit time.Duration, what string, ok func() bool) {
 	t.Helper()
@@ -178,31 +66,6 @@ func nsWait(t *testing.T, limit time.Duration, what string, ok func() bool) {
 			t.Fatalf("timed out after %s waiting for %s", limit, what)
 		}
 		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-type nsLockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *nsLockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *nsLockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
-
-func nsStopProcess(cmd *exec.Cmd) {
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		cmd.Process.Kill()
-		<-done
 	}
 }
 

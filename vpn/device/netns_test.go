@@ -1,25 +1,20 @@
 package device
 
 import (
-	"bufio"
-	"bytes"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
-	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/rocca-pa/rocca/internal/netnstest"
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 )
 
@@ -28,31 +23,19 @@ import (
 // namespace. Nothing here touches the test machine's own network namespace beyond creating and
 // deleting the namespaces.
 
-// requireE2E fails (ROCCA_E2E=1) or skips, naming what is missing, unless the test can run.
-func requireE2E(t *testing.T, bins ...string) {
-	t.Helper()
-	var missing []string
-	if os.Geteuid() != 0 {
-		missing = append(missing, "root")
-	}
-	if _, err := os.Stat("/dev/net/tun"); err != nil {
-		missing = append(missing, "/dev/net/tun")
-	}
-	for _, bin := range append([]string{"ip", "wg", "wireguard-go"}, bins...) {
-		if _, err := exec.LookPath(bin); err != nil {
-			missing = append(missing, bin)
-		}
-	}
-	if len(missing) == 0 {
-		return
-	}
-	msg := "end-to-end test needs " + strings.Join(missing, ", ") +
-		" (run as root with Debian's wireguard-go, wireguard-tools and iproute2 installed)"
-	if os.Getenv("ROCCA_E2E") == "1" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-}
+// The shared bench lives in internal/netnstest; these are the names this package's tests use.
+var (
+	requireE2E  = netnstest.Require
+	run         = netnstest.Run
+	addNetns    = netnstest.Add
+	veth        = netnstest.Veth
+	inNetns     = netnstest.Do
+	serveTCP    = netnstest.ServeTCP
+	dialTCP     = netnstest.DialTCP
+	stopProcess = netnstest.StopProcess
+)
+
+type lockedBuffer = netnstest.LockedBuffer
 
 func randHex(t *testing.T, n int) string {
 	b := make([]byte, n)
@@ -60,60 +43,6 @@ func randHex(t *testing.T, n int) string {
 		t.Fatal(err)
 	}
 	return hex.EncodeToString(b)
-}
-
-// run runs a command and fails the test with its output if it fails.
-func run(t *testing.T, args ...string) string {
-	t.Helper()
-	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
-// addNetns creates a namespace with lo up, deleted at cleanup.
-func addNetns(t *testing.T, name string) {
-	t.Helper()
-	run(t, "ip", "netns", "add", name)
-	t.Cleanup(func() {
-		if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
-			t.Errorf("delete netns %s: %v %s", name, err, out)
-		}
-	})
-	run(t, "ip", "-n", name, "link", "set", "lo", "up")
-}
-
-// veth joins namespace a (interface ifA, address addrA) to b (ifB, addrB).
-func veth(t *testing.T, a, ifA, addrA, b, ifB, addrB string) {
-	t.Helper()
-	run(t, "ip", "-n", a, "link", "add", ifA, "type", "veth", "peer", "name", ifB, "netns", b)
-	run(t, "ip", "-n", a, "addr", "add", addrA, "dev", ifA)
-	run(t, "ip", "-n", b, "addr", "add", addrB, "dev", ifB)
-	run(t, "ip", "-n", a, "link", "set", ifA, "up")
-	run(t, "ip", "-n", b, "link", "set", ifB, "up")
-}
-
-// inNetns runs fn on an OS thread that has entered namespace ns. The thread stays locked and dies
-// with its goroutine, so no other goroutine ever runs in ns by accident. Sockets fn creates stay
-// in ns wherever they are used later.
-func inNetns(ns string, fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		fd, err := unix.Open("/var/run/netns/"+ns, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer unix.Close(fd)
-		if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("setns %s: %w", ns, err)
-			return
-		}
-		errc <- fn()
-	}()
-	return <-errc
 }
 
 // wgClient is Debian's wireguard-go, configured with wg and ip, as an employee's device would be.
@@ -187,19 +116,6 @@ func (c *wgClient) show(t *testing.T) wgShow {
 	return s
 }
 
-// stopProcess asks a process to stop, then kills it if it lingers, and reaps it.
-func stopProcess(cmd *exec.Cmd) {
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		cmd.Process.Kill()
-		<-done
-	}
-}
-
 func waitFor(t *testing.T, limit time.Duration, what string, ok func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(limit)
@@ -209,23 +125,6 @@ func waitFor(t *testing.T, limit time.Duration, what string, ok func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // pinger sends ICMP echo requests from inside a namespace through a raw socket and records the
@@ -421,48 +320,6 @@ func (p *pinger) lastSeq() uint16 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.seq
-}
-
-// serveTCP listens on addr inside ns and tells every client the address it sees it coming from.
-func serveTCP(t *testing.T, ns, addr string) {
-	t.Helper()
-	var l net.Listener
-	err := inNetns(ns, func() (err error) {
-		l, err = net.Listen("tcp", addr)
-		return err
-	})
-	if err != nil {
-		t.Fatalf("listen on %s in %s: %v", addr, ns, err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			host, _, _ := net.SplitHostPort(c.RemoteAddr().String())
-			fmt.Fprintln(c, host)
-			c.Close()
-		}
-	}()
-}
-
-// dialTCP connects from inside ns and returns the address the server saw, or an error when no
-// connection is made within two seconds.
-func dialTCP(ns, addr string) (string, error) {
-	var c net.Conn
-	err := inNetns(ns, func() (err error) {
-		c, err = net.DialTimeout("tcp", addr, 2*time.Second)
-		return err
-	})
-	if err != nil {
-		return "", err
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	line, err := bufio.NewReader(c).ReadString('\n')
-	return strings.TrimSpace(line), err
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
