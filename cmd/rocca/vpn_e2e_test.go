@@ -337,10 +337,10 @@ func TestVPNServeEndToEnd(t *testing.T) {
 
 	t.Log("step: ping and TCP through both tunnels to the LAN")
 	ping1, ping2 := newVPNPinger(t, v.cli, vpnE2ELAN), newVPNPinger(t, v.cl2, vpnE2ELAN)
-	if !ping1.reachable(30*time.Second) || !ping2.reachable(30*time.Second) {
+	if !ping1.Reachable(30*time.Second) || !ping2.Reachable(30*time.Second) {
 		t.Fatal("a device cannot ping the LAN host through the tunnel")
 	}
-	if !newVPNPinger(t, v.cli, vpnE2EServer).reachable(10 * time.Second) {
+	if !newVPNPinger(t, v.cli, vpnE2EServer).Reachable(10 * time.Second) {
 		t.Fatal("device 1 cannot ping the server's VPN address")
 	}
 	mustDialLAN(t, v.cli, "device 1")
@@ -364,8 +364,8 @@ func TestVPNServeEndToEnd(t *testing.T) {
 	p2 := v.peerNamed(t, bruno, "telefono")
 	stop := make(chan struct{})
 	flooded := make(chan struct{})
-	go func() { defer close(flooded); ping2.flood(10*time.Millisecond, stop) }()
-	nsWait(t, 10*time.Second, "device 2's pings to flow before the revoke", func() bool { return ping2.repliesSince(ping2.lastSeq()-20) > 10 })
+	go func() { defer close(flooded); ping2.Flood(10*time.Millisecond, stop) }()
+	nsWait(t, 10*time.Second, "device 2's pings to flow before the revoke", func() bool { return ping2.RepliesSince(ping2.LastSeq()-20) > 10 })
 	before := time.Now()
 	v.cmd(t, "vpn", "peer", "revoke", fmt.Sprint(p2.ID))
 	returned := time.Now()
@@ -375,7 +375,7 @@ func TestVPNServeEndToEnd(t *testing.T) {
 	time.Sleep(2 * time.Second) // keep pinging: nothing sent after the revoke may be answered
 	close(stop)
 	<-flooded
-	n, lastReply := ping2.answeredAfter(returned)
+	n, lastReply := ping2.AnsweredAfter(returned)
 	if n > 0 {
 		t.Fatalf("%d echoes sent after `peer revoke` returned were answered", n)
 	}
@@ -385,7 +385,7 @@ func TestVPNServeEndToEnd(t *testing.T) {
 		t.Fatal("the revoked device is still on the server interface")
 	}
 	dev2.stop()
-	if !ping1.reachable(10 * time.Second) {
+	if !ping1.Reachable(10 * time.Second) {
 		t.Fatal("device 1 lost its tunnel when device 2 was revoked")
 	}
 
@@ -397,7 +397,7 @@ func TestVPNServeEndToEnd(t *testing.T) {
 	}
 	v.start(t)
 	restarted := time.Now()
-	if !ping1.reachable(90 * time.Second) {
+	if !ping1.Reachable(90 * time.Second) {
 		t.Fatal("after the restart device 1 cannot reach the LAN")
 	}
 	t.Logf("device 1 reached the LAN again %s after the server was up again", time.Since(restarted).Round(time.Millisecond))
@@ -502,7 +502,7 @@ func TestVPNServePeerChurnKeepsTunnel(t *testing.T) {
 	dev := startVPNClient(t, v.cli, v.cliIf, string(conf))
 	key := v.peerNamed(t, anna, "portatile").PublicKey
 	ping := newVPNPinger(t, v.cli, vpnE2ELAN)
-	if !ping.reachable(30 * time.Second) {
+	if !ping.Reachable(30 * time.Second) {
 		t.Fatal("the device cannot ping the LAN host")
 	}
 
@@ -554,11 +554,11 @@ func TestVPNServePeerChurnKeepsTunnel(t *testing.T) {
 	type floodResult struct{ first, last uint16 }
 	flooded := make(chan floodResult, 1)
 	go func() {
-		f, l := ping.flood(10*time.Millisecond, floodStop)
+		f, l := ping.Flood(10*time.Millisecond, floodStop)
 		flooded <- floodResult{f, l}
 	}()
-	base := ping.lastSeq()
-	nsWait(t, 30*time.Second, "50 answered pings before the churn", func() bool { return ping.repliesSince(base) >= 50 })
+	base := ping.LastSeq()
+	nsWait(t, 30*time.Second, "50 answered pings before the churn", func() bool { return ping.RepliesSince(base) >= 50 })
 
 	admin := adminapi.NewClient(v.adminSock)
 	ctx := context.Background()
@@ -580,8 +580,8 @@ func TestVPNServePeerChurnKeepsTunnel(t *testing.T) {
 		}
 	}
 	churn := time.Since(start)
-	mid := ping.lastSeq()
-	nsWait(t, 30*time.Second, "100 answered pings after the churn", func() bool { return ping.repliesSince(mid) >= 100 })
+	mid := ping.LastSeq()
+	nsWait(t, 30*time.Second, "100 answered pings after the churn", func() bool { return ping.RepliesSince(mid) >= 100 })
 	close(floodStop)
 	fr := <-flooded
 	close(sampleStop)
@@ -590,9 +590,9 @@ func TestVPNServePeerChurnKeepsTunnel(t *testing.T) {
 	showAfter := dev.show(t)
 
 	sent := int(fr.last-fr.first) + 1
-	lost := ping.lost(fr.first, fr.last)
+	lost := ping.Lost(fr.first, fr.last)
 	t.Logf("200 devices added and %d revoked in %s through the admin socket; pings every 10 ms: %d sent, %d lost, max RTT %s",
-		revoked, churn.Round(time.Millisecond), sent, lost, ping.maxRTT(fr.first, fr.last).Round(time.Millisecond))
+		revoked, churn.Round(time.Millisecond), sent, lost, ping.MaxRTT(fr.first, fr.last).Round(time.Millisecond))
 	t.Logf("device (wg show dump): handshake %d -> %d, rx %d -> %d, tx %d -> %d; server: handshake %s -> %s, rx %d -> %d, tx %d -> %d; %d samples",
 		showBefore.handshake, showAfter.handshake, showBefore.rx, showAfter.rx, showBefore.tx, showAfter.tx,
 		first.srvHS.Format(time.TimeOnly), last.srvHS.Format(time.TimeOnly), first.srvRx, last.srvRx, first.srvTx, last.srvTx, len(samples))

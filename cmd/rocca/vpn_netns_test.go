@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"io"
 	"net"
 	"net/http"
@@ -13,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -37,9 +34,12 @@ var (
 	nsServeTCP    = netnstest.ServeTCP
 	nsDialTCP     = netnstest.DialTCP
 	nsStopProcess = netnstest.StopProcess
+	newVPNPinger  = netnstest.NewPinger
 )
 
 type nsLockedBuffer = netnstest.LockedBuffer
+
+type vpnPinger = netnstest.Pinger
 
 // nsHTTP is an HTTP client whose connections are made inside ns; it does not follow redirects.
 func nsHTTP(ns string) *http.Client {
@@ -183,199 +183,6 @@ func (c *vpnClient) show(t *testing.T) vpnShow {
 	s.rx, _ = strconv.ParseInt(f[5], 10, 64)
 	s.tx, _ = strconv.ParseInt(f[6], 10, 64)
 	return s
-}
-
-// vpnPinger sends ICMP echo requests from inside a namespace through a raw socket and records
-// when each reply came, so tests need no ping binary and count losses exactly.
-type vpnPinger struct {
-	c   net.PacketConn
-	dst netip.Addr
-	id  uint16
-
-	mu      sync.Mutex
-	seq     uint16
-	sent    map[uint16]time.Time
-	got     map[uint16]time.Time
-	replies chan uint16
-}
-
-func newVPNPinger(t *testing.T, ns, dst string) *vpnPinger {
-	t.Helper()
-	p := &vpnPinger{dst: netip.MustParseAddr(dst), sent: map[uint16]time.Time{}, got: map[uint16]time.Time{},
-		replies: make(chan uint16, 1024)}
-	var idb [2]byte
-	rand.Read(idb[:])
-	p.id = binary.BigEndian.Uint16(idb[:])
-	if err := nsDo(ns, func() (err error) { p.c, err = net.ListenPacket("ip4:icmp", "0.0.0.0"); return err }); err != nil {
-		t.Fatalf("icmp socket in %s: %v", ns, err)
-	}
-	t.Cleanup(func() { p.c.Close() })
-	go p.read()
-	return p
-}
-
-func (p *vpnPinger) read() {
-	buf := make([]byte, 1500)
-	for {
-		n, from, err := p.c.ReadFrom(buf)
-		if err != nil {
-			return
-		}
-		m := buf[:n] // Go strips the IPv4 header from raw ip4 sockets
-		if n < 8 || m[0] != 0 || binary.BigEndian.Uint16(m[4:]) != p.id {
-			continue
-		}
-		if a, ok := netip.AddrFromSlice(from.(*net.IPAddr).IP); !ok || a.Unmap() != p.dst {
-			continue
-		}
-		seq := binary.BigEndian.Uint16(m[6:])
-		p.mu.Lock()
-		if _, ok := p.sent[seq]; ok {
-			if _, dup := p.got[seq]; !dup {
-				p.got[seq] = time.Now()
-				select {
-				case p.replies <- seq:
-				default: // nobody waits for single replies during a flood
-				}
-			}
-		}
-		p.mu.Unlock()
-	}
-}
-
-// send sends the next echo request and returns its sequence number.
-func (p *vpnPinger) send() uint16 {
-	p.mu.Lock()
-	p.seq++
-	seq := p.seq
-	p.sent[seq] = time.Now()
-	p.mu.Unlock()
-	m := []byte{8, 0, 0, 0, 0, 0, 0, 0, 'r', 'o', 'c', 'c', 'a', '!'}
-	binary.BigEndian.PutUint16(m[4:], p.id)
-	binary.BigEndian.PutUint16(m[6:], seq)
-	var sum uint32
-	for i := 0; i+1 < len(m); i += 2 {
-		sum += uint32(m[i])<<8 | uint32(m[i+1])
-	}
-	for sum > 0xffff {
-		sum = sum>>16 + sum&0xffff
-	}
-	binary.BigEndian.PutUint16(m[2:], ^uint16(sum))
-	p.c.WriteTo(m, &net.IPAddr{IP: p.dst.AsSlice()}) // an error (no route) is a lost packet
-	return seq
-}
-
-// answered sends one echo and reports whether its reply comes within wait.
-func (p *vpnPinger) answered(wait time.Duration) bool {
-	seq := p.send()
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
-	for {
-		select {
-		case s := <-p.replies:
-			if s == seq {
-				return true
-			}
-		case <-timer.C:
-			return false
-		}
-	}
-}
-
-// reachable reports whether an echo is answered within limit (a tunnel may still be handshaking).
-func (p *vpnPinger) reachable(limit time.Duration) bool {
-	deadline := time.Now().Add(limit)
-	for !p.answered(500 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			return false
-		}
-	}
-	return true
-}
-
-// flood pings every interval until stop is closed, then waits up to three seconds for the last
-// replies. It returns the first and last sequence numbers it sent.
-func (p *vpnPinger) flood(interval time.Duration, stop <-chan struct{}) (first, last uint16) {
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-stop:
-			if first != 0 {
-				deadline := time.Now().Add(3 * time.Second)
-				for p.lost(first, last) > 0 && time.Now().Before(deadline) {
-					time.Sleep(50 * time.Millisecond)
-				}
-			}
-			return first, last
-		case <-tick.C:
-			last = p.send()
-			if first == 0 {
-				first = last
-			}
-		}
-	}
-}
-
-// lost counts the echoes from first to last (inclusive) without a reply.
-func (p *vpnPinger) lost(first, last uint16) int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	n := 0
-	for s := first; s != last+1; s++ {
-		if _, ok := p.got[s]; !ok {
-			n++
-		}
-	}
-	return n
-}
-
-// maxRTT is the longest round trip of the echoes from first to last that were answered.
-func (p *vpnPinger) maxRTT(first, last uint16) time.Duration {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var m time.Duration
-	for s := first; s != last+1; s++ {
-		if at, ok := p.got[s]; ok {
-			m = max(m, at.Sub(p.sent[s]))
-		}
-	}
-	return m
-}
-
-// repliesSince counts the replies to echoes sent after seq.
-func (p *vpnPinger) repliesSince(seq uint16) int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	n := 0
-	for s := range p.got {
-		if s > seq {
-			n++
-		}
-	}
-	return n
-}
-
-// answeredAfter reports the echoes sent at or after t that got a reply, and the time of the last
-// reply to any echo.
-func (p *vpnPinger) answeredAfter(t time.Time) (n int, lastReply time.Time) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for s, at := range p.got {
-		if !p.sent[s].Before(t) {
-			n++
-		}
-		if at.After(lastReply) {
-			lastReply = at
-		}
-	}
-	return n, lastReply
-}
-
-func (p *vpnPinger) lastSeq() uint16 {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.seq
 }
 
 // nsReadAll reads a response body for a test message.

@@ -149,11 +149,11 @@ func TestEndToEnd(t *testing.T) {
 			done <- result{s, l, m}
 		}()
 		// Pings flow before, during and after the change: 50 answered before, 100 after.
-		base := cliPing.lastSeq()
-		waitFor(t, 30*time.Second, "50 answered pings before the change", func() bool { return cliPing.repliesSince(base) >= 50 })
+		base := cliPing.LastSeq()
+		waitFor(t, 30*time.Second, "50 answered pings before the change", func() bool { return cliPing.RepliesSince(base) >= 50 })
 		r := srv.must(helperReq{Op: "apply_peers", Peers: many})
-		mid := cliPing.lastSeq()
-		waitFor(t, 30*time.Second, "100 answered pings after the change", func() bool { return cliPing.repliesSince(mid) >= 100 })
+		mid := cliPing.LastSeq()
+		waitFor(t, 30*time.Second, "100 answered pings after the change", func() bool { return cliPing.RepliesSince(mid) >= 100 })
 		close(stop)
 		res := <-done
 		t.Logf("ApplyPeers(200 new peers) took %s; pings every 10 ms: %d sent, %d lost, max RTT %s",

@@ -2,15 +2,12 @@ package device
 
 import (
 	"crypto/rand"
-	"encoding/binary"
 	"encoding/hex"
-	"net"
 	"net/netip"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -127,126 +124,20 @@ func waitFor(t *testing.T, limit time.Duration, what string, ok func() bool) {
 	}
 }
 
-// pinger sends ICMP echo requests from inside a namespace through a raw socket and records the
-// replies, so tests need no ping binary and count losses exactly.
-type pinger struct {
-	c   *net.IPConn
-	dst netip.Addr
-	id  uint16
-
-	mu      sync.Mutex
-	seq     uint16
-	sent    map[uint16]time.Time
-	rtts    map[uint16]time.Duration
-	replies chan uint16
-}
+// pinger is the shared raw-socket pinger with the checks this package's tests make.
+type pinger struct{ *netnstest.Pinger }
 
 func newPinger(t *testing.T, ns, dst string) *pinger {
-	t.Helper()
-	p := &pinger{dst: netip.MustParseAddr(dst), sent: map[uint16]time.Time{}, rtts: map[uint16]time.Duration{},
-		replies: make(chan uint16, 65536)}
-	var idb [2]byte
-	rand.Read(idb[:])
-	p.id = binary.BigEndian.Uint16(idb[:])
-	err := inNetns(ns, func() error {
-		c, err := net.ListenPacket("ip4:icmp", "0.0.0.0")
-		if err == nil {
-			p.c = c.(*net.IPConn)
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatalf("icmp socket in %s: %v", ns, err)
-	}
-	t.Cleanup(func() { p.c.Close() })
-	go p.read()
-	return p
-}
-
-func (p *pinger) read() {
-	buf := make([]byte, 1500)
-	for {
-		n, from, err := p.c.ReadFrom(buf)
-		if err != nil {
-			return
-		}
-		m := buf[:n] // Go strips the IPv4 header from raw ip4 sockets
-		if n < 8 || m[0] != 0 || binary.BigEndian.Uint16(m[4:]) != p.id {
-			continue
-		}
-		if a, ok := netip.AddrFromSlice(from.(*net.IPAddr).IP); !ok || a.Unmap() != p.dst {
-			continue
-		}
-		seq := binary.BigEndian.Uint16(m[6:])
-		p.mu.Lock()
-		if at, ok := p.sent[seq]; ok {
-			if _, dup := p.rtts[seq]; !dup {
-				p.rtts[seq] = time.Since(at)
-				select {
-				case p.replies <- seq:
-				default: // nobody waits for single replies during a flood
-				}
-			}
-		}
-		p.mu.Unlock()
-	}
-}
-
-// send sends the next echo request and returns its sequence number.
-func (p *pinger) send() uint16 {
-	p.mu.Lock()
-	p.seq++
-	seq := p.seq
-	p.sent[seq] = time.Now()
-	p.mu.Unlock()
-	m := []byte{8, 0, 0, 0, 0, 0, 0, 0, 'r', 'o', 'c', 'c', 'a'}
-	binary.BigEndian.PutUint16(m[4:], p.id)
-	binary.BigEndian.PutUint16(m[6:], seq)
-	binary.BigEndian.PutUint16(m[2:], icmpChecksum(m))
-	p.c.WriteTo(m, &net.IPAddr{IP: p.dst.AsSlice()}) // an error (no route) is a lost packet
-	return seq
-}
-
-func icmpChecksum(b []byte) uint16 {
-	var sum uint32
-	for i := 0; i+1 < len(b); i += 2 {
-		sum += uint32(b[i])<<8 | uint32(b[i+1])
-	}
-	if len(b)%2 == 1 {
-		sum += uint32(b[len(b)-1]) << 8
-	}
-	for sum > 0xffff {
-		sum = sum>>16 + sum&0xffff
-	}
-	return ^uint16(sum)
-}
-
-// answered sends one echo and reports whether its reply comes within wait.
-func (p *pinger) answered(wait time.Duration) bool {
-	seq := p.send()
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
-	for {
-		select {
-		case s := <-p.replies:
-			if s == seq {
-				return true
-			}
-		case <-timer.C:
-			return false
-		}
-	}
+	return &pinger{netnstest.NewPinger(t, ns, dst)}
 }
 
 // reachable fails the test unless an echo is answered within limit (tunnels may still be
-// handshaking, so it retries).
+// handshaking, so it retries), and returns how long it took.
 func (p *pinger) reachable(t *testing.T, limit time.Duration, what string) time.Duration {
 	t.Helper()
 	start := time.Now()
-	for !p.answered(300 * time.Millisecond) {
-		if time.Since(start) > limit {
-			t.Fatalf("%s: %s not answering ping after %s", what, p.dst, limit)
-		}
+	if !p.Reachable(limit) {
+		t.Fatalf("%s: %s not answering ping after %s", what, p.Dst(), limit)
 	}
 	return time.Since(start)
 }
@@ -256,70 +147,20 @@ func (p *pinger) reachable(t *testing.T, limit time.Duration, what string) time.
 func (p *pinger) unreachable(t *testing.T, what string) {
 	t.Helper()
 	for range 2 {
-		if p.answered(time.Second) {
-			t.Fatalf("%s: %s answered ping, want no answer", what, p.dst)
+		if p.Answered(time.Second) {
+			t.Fatalf("%s: %s answered ping, want no answer", what, p.Dst())
 		}
 	}
 }
 
-// flood pings every interval until stop is closed, then waits up to two seconds for the last
-// replies and returns how many were sent and lost, and the largest round trip.
+// flood pings every interval until stop is closed and returns how many echoes were sent and
+// lost, and the largest round trip.
 func (p *pinger) flood(interval time.Duration, stop <-chan struct{}) (sent, lost int, maxRTT time.Duration) {
-	p.mu.Lock()
-	first := p.seq + 1
-	p.mu.Unlock()
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	var last uint16
-loop:
-	for {
-		select {
-		case <-stop:
-			break loop
-		case <-tick.C:
-			last = p.send()
-		}
-	}
+	first, last := p.Flood(interval, stop)
 	if last == 0 {
 		return 0, 0, 0
 	}
-	deadline := time.Now().Add(2 * time.Second)
-	for {
-		p.mu.Lock()
-		sent, lost, maxRTT = 0, 0, 0
-		for s := first; s != last+1; s++ {
-			sent++
-			rtt, ok := p.rtts[s]
-			if !ok {
-				lost++
-			}
-			maxRTT = max(maxRTT, rtt)
-		}
-		p.mu.Unlock()
-		if lost == 0 || time.Now().After(deadline) {
-			return sent, lost, maxRTT
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// repliesSince counts the replies to echoes sent after seq.
-func (p *pinger) repliesSince(seq uint16) int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	n := 0
-	for s := range p.rtts {
-		if s > seq {
-			n++
-		}
-	}
-	return n
-}
-
-func (p *pinger) lastSeq() uint16 {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.seq
+	return int(last-first) + 1, p.Lost(first, last), p.MaxRTT(first, last)
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
