@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/rocca-pa/rocca"
+	"github.com/rocca-pa/rocca/internal/web"
 )
 
 // Server serves the admin API on a Unix socket.
@@ -176,30 +177,6 @@ func writeError(w http.ResponseWriter, logger *slog.Logger, err error) {
 		logger.Error("admin request failed", "err", err)
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(statusOf(body.Error.Code))
+	w.WriteHeader(web.StatusOf(body.Error.Code))
 	json.NewEncoder(w).Encode(body)
-}
-
-func statusOf(code rocca.ErrorCode) int {
-	switch code {
-	case rocca.EINVALID:
-		return http.StatusBadRequest
-	case rocca.ENOTFOUND:
-		return http.StatusNotFound
-	case rocca.ECONFLICT:
-		return http.StatusConflict
-	case rocca.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case rocca.EFORBIDDEN:
-		return http.StatusForbidden
-	case rocca.ERATELIMIT:
-		return http.StatusTooManyRequests
-	case rocca.EGONE:
-		return http.StatusGone
-	case rocca.ETOOLARGE:
-		return http.StatusRequestEntityTooLarge
-	case rocca.EUNAVAILABLE:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
 }

@@ -35,29 +35,13 @@ func StatusOf(code rocca.ErrorCode) int {
 	return http.StatusInternalServerError
 }
 
-// codeKeys returns the catalog keys of the title and of the generic text shown for code.
+// codeKeys returns the catalog keys of the title and of the generic text shown for code: the keys
+// are named after the codes ("web.error.not_found.title"); unknown codes read as internal.
 func codeKeys(code rocca.ErrorCode) (title, text string) {
-	switch code {
-	case rocca.EINVALID:
-		return "web.error.invalid.title", "web.error.invalid.text"
-	case rocca.EUNAUTHORIZED:
-		return "web.error.unauthorized.title", "web.error.unauthorized.text"
-	case rocca.EFORBIDDEN:
-		return "web.error.forbidden.title", "web.error.forbidden.text"
-	case rocca.ENOTFOUND:
-		return "web.error.not_found.title", "web.error.not_found.text"
-	case rocca.ECONFLICT:
-		return "web.error.conflict.title", "web.error.conflict.text"
-	case rocca.EGONE:
-		return "web.error.gone.title", "web.error.gone.text"
-	case rocca.ETOOLARGE:
-		return "web.error.too_large.title", "web.error.too_large.text"
-	case rocca.ERATELIMIT:
-		return "web.error.rate_limited.title", "web.error.rate_limited.text"
-	case rocca.EUNAVAILABLE:
-		return "web.error.unavailable.title", "web.error.unavailable.text"
+	if StatusOf(code) == http.StatusInternalServerError {
+		code = rocca.EINTERNAL
 	}
-	return "web.error.internal.title", "web.error.internal.text"
+	return "web.error." + string(code) + ".title", "web.error." + string(code) + ".text"
 }
 
 // errorData is the Data of the built-in "error" page.
