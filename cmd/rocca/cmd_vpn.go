@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/rocca-pa/rocca"
 	"github.com/rocca-pa/rocca/vpn"
 )
 
@@ -92,7 +93,7 @@ func (c *cli) vpnPeerAdd(args []string) int {
 	if *asJSON {
 		if *out != "" && res.Config != "" {
 			// The private key goes to the file only, not also to standard output.
-			if err := os.WriteFile(*out, []byte(res.Config), 0o600); err != nil {
+			if err := writeSecretFile(*out, res.Config); err != nil {
 				return c.fail(err)
 			}
 			res.Config = ""
@@ -116,7 +117,7 @@ func (c *cli) vpnPeerAdd(args []string) int {
 // a 0600 file, as a QR code on the terminal, or to standard output.
 func (c *cli) deliverConfig(config, fileName, out string, qr bool) int {
 	if out != "" {
-		if err := os.WriteFile(out, []byte(config), 0o600); err != nil {
+		if err := writeSecretFile(out, config); err != nil {
 			return c.fail(err)
 		}
 		fmt.Fprintln(c.stdout, c.t("cli.vpn.config_written", out))
@@ -134,6 +135,14 @@ func (c *cli) deliverConfig(config, fileName, out string, qr bool) int {
 		fmt.Fprint(c.stdout, config)
 	}
 	return exitOK
+}
+
+// writeSecretFile writes a client configuration (it holds a private key) readable by its owner only.
+func writeSecretFile(path, body string) error {
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		return rocca.Localized(rocca.EINVALID, "cli.error.write_file", "cannot write "+path+": "+err.Error(), path, err.Error())
+	}
+	return nil
 }
 
 func (c *cli) termWidth() int {
@@ -207,7 +216,7 @@ func (c *cli) vpnImport(args []string) int {
 	}
 	body, err := os.ReadFile(fs.Arg(0))
 	if err != nil {
-		return c.fail(err)
+		return c.fail(rocca.Localized(rocca.EINVALID, "cli.error.read_file", "cannot read "+fs.Arg(0)+": "+err.Error(), fs.Arg(0), err.Error()))
 	}
 	var res vpn.ImportResult
 	if code, ok := c.adminDo("POST", "/v1/vpn/import", vpn.ImportRequest{Config: string(body), User: *user}, &res); !ok {
