@@ -243,6 +243,8 @@ type State struct {
 	Queue     []string      `json:"queue"`
 	Vote      *VoteState    `json:"vote,omitempty"`
 	Closed    bool          `json:"closed"`
+	Public    bool          `json:"public"`
+	Recording bool          `json:"recording"`
 }
 
 // State returns a snapshot of the session.
@@ -250,7 +252,7 @@ func (s *Session) State() State {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := State{Quorum: s.quorum, Suspended: s.suspended, RollCall: s.rollCall, Speaker: s.speaker,
-		Queue: append([]string{}, s.queue...), Closed: s.closed}
+		Queue: append([]string{}, s.queue...), Closed: s.closed, Public: s.public, Recording: s.recording}
 	st.Present, st.Assigned, st.Required = s.countsLocked()
 	for _, p := range s.members {
 		ms := MemberState{Member: p.Member, Connected: p.connected, Confirmed: p.confirmed, Present: p.present}

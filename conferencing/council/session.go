@@ -17,6 +17,8 @@ const DefaultMediaWindow = 10 * time.Second
 type Config struct {
 	ID          string // the session (meeting) id, written in the first entry
 	Title       string
+	Agenda      []AgendaItem // the order of the day (ordine del giorno), written in the first entry
+	Public      bool         // a public session (streamed); false: seduta riservata
 	Members     []Member
 	Quorum      QuorumRule
 	MediaWindow time.Duration    // 0: DefaultMediaWindow
@@ -44,7 +46,15 @@ type Session struct {
 	vote      *vote
 	votes     int
 	closed    bool
+	public    bool
+	recording bool
 	pending   []Entry // events to hand to Notify after unlocking
+}
+
+// AgendaItem is one point of the order of the day.
+type AgendaItem struct {
+	N     int    `json:"n"`
+	Title string `json:"title"`
 }
 
 // presence is what the Session knows of one member. Guarded by Session.mu.
@@ -81,7 +91,8 @@ func New(cfg Config) (*Session, error) {
 	if cfg.Record == nil {
 		return nil, fmt.Errorf("council session: no record")
 	}
-	s := &Session{cfg: cfg, window: cfg.MediaWindow, now: cfg.Now, rec: cfg.Record, byID: map[string]*presence{}}
+	s := &Session{cfg: cfg, window: cfg.MediaWindow, now: cfg.Now, rec: cfg.Record, byID: map[string]*presence{},
+		public: cfg.Public}
 	if s.window <= 0 {
 		s.window = DefaultMediaWindow
 	}
@@ -97,7 +108,7 @@ func New(cfg Config) (*Session, error) {
 	}
 	s.mu.Lock()
 	err := s.appendLocked("session_opened", map[string]any{"session": cfg.ID, "title": cfg.Title,
-		"members": ms, "quorum_rule": cfg.Quorum, "media_window_ms": s.window.Milliseconds()})
+		"agenda": cfg.Agenda, "public": cfg.Public, "members": ms, "quorum_rule": cfg.Quorum, "media_window_ms": s.window.Milliseconds()})
 	if err == nil {
 		err = s.appendLocked("quorum", s.quorumDataLocked())
 	}
@@ -185,6 +196,41 @@ func (s *Session) Resume(by string) error {
 		}
 		s.suspended = false
 		return s.appendLocked("resumed", map[string]any{"by": by})
+	})
+}
+
+// SetPublic switches between a public session and a closed one (seduta riservata). The caller
+// starts or stops the public stream accordingly.
+func (s *Session) SetPublic(public bool, by string) error {
+	return s.do(func() error {
+		if s.public == public {
+			return nil
+		}
+		s.public = public
+		return s.appendLocked("public_changed", map[string]any{"public": public, "by": by})
+	})
+}
+
+// RecordingStarted records that the President started the recording. Offsets in the minutes
+// count from here.
+func (s *Session) RecordingStarted(by string) error {
+	return s.do(func() error {
+		if s.recording {
+			return rocca.Localized(rocca.ECONFLICT, "council.error.recording", "the recording is already running")
+		}
+		s.recording = true
+		return s.appendLocked("recording_started", map[string]any{"by": by})
+	})
+}
+
+// RecordingStopped records that the recording stopped.
+func (s *Session) RecordingStopped(by string) error {
+	return s.do(func() error {
+		if !s.recording {
+			return rocca.Localized(rocca.ECONFLICT, "council.error.not_recording", "the recording is not running")
+		}
+		s.recording = false
+		return s.appendLocked("recording_stopped", map[string]any{"by": by})
 	})
 }
 

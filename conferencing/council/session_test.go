@@ -119,3 +119,32 @@ func TestCouncilPresenceRules(t *testing.T) {
 		}
 	}
 }
+
+func TestCouncilRecordingAndPublicSwitch(t *testing.T) {
+	f := newFixture(t, assembly17(), QuorumRule{Kind: QuorumMajority})
+	if err := f.s.RecordingStopped("pres"); rocca.ErrorCodeOf(err) != rocca.ECONFLICT {
+		t.Fatalf("stop before start: %v", err)
+	}
+	if err := f.s.RecordingStarted("pres"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.RecordingStarted("pres"); rocca.ErrorCodeOf(err) != rocca.ECONFLICT {
+		t.Fatalf("second start: %v", err)
+	}
+	if err := f.s.SetPublic(true, "pres"); err != nil {
+		t.Fatal(err)
+	}
+	st := f.s.State()
+	if !st.Recording || !st.Public {
+		t.Fatalf("state %+v: want recording and public", st)
+	}
+	if err := f.s.SetPublic(false, "pres"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.RecordingStopped("pres"); err != nil {
+		t.Fatal(err)
+	}
+	if st := f.s.State(); st.Recording || st.Public {
+		t.Fatalf("state %+v: want neither", st)
+	}
+}
