@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/mail"
 	"net/url"
+	"path/filepath"
 	"time"
 )
 
@@ -12,6 +13,7 @@ const (
 	DefaultMaxParticipants = 150
 	DefaultTokenTTL        = 15 * time.Minute
 	DefaultTURNTTL         = 12 * time.Hour
+	DefaultPublicViewers   = 200
 )
 
 // Config is what the meetings part needs from the configuration file.
@@ -34,6 +36,15 @@ type Config struct {
 	TokenTTL time.Duration
 	// TURNTTL is how long the TURN credentials handed out at join are valid.
 	TURNTTL time.Duration
+	// PublicViewers caps the citizens watching one meeting's public stream ([meetings]
+	// public_viewers, default 200); each costs the server an upload of every published track.
+	PublicViewers int
+	// CouncilDir holds the records of council sessions (<data_dir>/council, created 0700).
+	// Empty: "council" beside the directory of KeyFile (KeyFile is <data_dir>/keys/…).
+	CouncilDir string
+	// CouncilKeyFile is the Ed25519 key that seals council records (council.KeyPath(data_dir)).
+	// Empty: council-ed25519.key beside KeyFile.
+	CouncilKeyFile string
 }
 
 // Validate reports the first problem of c and fills in defaults.
@@ -59,7 +70,7 @@ func (c *Config) Validate() error {
 	default:
 		return fmt.Errorf("meetings: language %q: want it or en", c.Language)
 	}
-	if c.MaxParticipants < 0 || c.TokenTTL < 0 || c.TURNTTL < 0 {
+	if c.MaxParticipants < 0 || c.TokenTTL < 0 || c.TURNTTL < 0 || c.PublicViewers < 0 {
 		return fmt.Errorf("meetings: negative limit")
 	}
 	if c.MaxParticipants == 0 {
@@ -73,6 +84,15 @@ func (c *Config) Validate() error {
 	}
 	if c.TURNTTL == 0 {
 		c.TURNTTL = DefaultTURNTTL
+	}
+	if c.PublicViewers == 0 {
+		c.PublicViewers = DefaultPublicViewers
+	}
+	if c.CouncilDir == "" {
+		c.CouncilDir = filepath.Join(filepath.Dir(filepath.Dir(c.KeyFile)), "council")
+	}
+	if c.CouncilKeyFile == "" {
+		c.CouncilKeyFile = filepath.Join(filepath.Dir(c.KeyFile), "council-ed25519.key")
 	}
 	return nil
 }

@@ -62,6 +62,7 @@ func (mem *member) OnStats(st sfu.Stats) {
 	mem.r.mu.Lock()
 	mem.stats = st
 	mem.r.mu.Unlock()
+	mem.r.councilMedia(mem, st)
 	mem.c.sendJSON(statsMsg{head: hd("stats"), Estimate: st.Estimate, Loss: loss,
 		Relay: st.Remote.Type == "relay", Protocol: st.Local.Protocol})
 }

@@ -43,6 +43,7 @@ const (
 	TypeEnd         = "end"
 	TypeSetRole     = "set_role"
 	TypeLowerHand   = "lower_hand"
+	TypeCouncil     = "council" // council session actions: see CouncilActions
 )
 
 // Message is one message from a client, as DecodeMessage returns it: the fields its type uses are
@@ -65,6 +66,17 @@ type Message struct {
 	Role      Role              `json:"role,omitempty"`      // set_role
 	Locked    *bool             `json:"locked,omitempty"`    // lock
 	Allowed   *bool             `json:"allowed,omitempty"`   // allow_unmute
+
+	// council (docs/signalling.md, "Council sessions"); Target and Text serve it too.
+	Action  string `json:"action,omitempty"`  // what to do: one of CouncilActions
+	Choice  string `json:"choice,omitempty"`  // vote_cast: favorevole, contrario, astenuto
+	Item    string `json:"item,omitempty"`    // vote_open: the agenda item voted on
+	Secret  bool   `json:"secret,omitempty"`  // vote_open: a secret ballot
+	Seconds int    `json:"seconds,omitempty"` // floor_grant: speaking time, 0 for none
+	Present *bool  `json:"present,omitempty"` // override
+	Note    string `json:"note,omitempty"`    // override: why, for the minutes
+	Reason  string `json:"reason,omitempty"`  // suspend
+	Public  *bool  `json:"public,omitempty"`  // set_public
 }
 
 // Candidate is an ICE candidate as the browser's RTCIceCandidate.toJSON() gives it.
@@ -167,6 +179,8 @@ func (m *Message) check() error {
 		if m.Allowed == nil {
 			return bad("allowed")
 		}
+	case TypeCouncil:
+		return m.checkCouncil()
 	case TypeRestartICE, TypeLeave, TypeMuteAll, TypeEnd:
 	default:
 		return rocca.Localized(rocca.EINVALID, "conf.error.unknown_type", "unknown message type")

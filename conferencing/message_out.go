@@ -1,5 +1,7 @@
 package conferencing
 
+import "github.com/rocca-pa/rocca/conferencing/council"
+
 // Messages the server sends (docs/signalling.md). Each embeds head, so "v" and "type" come first.
 
 type head struct {
@@ -130,4 +132,53 @@ type errorMsg struct {
 	Reason  string `json:"reason"`        // machine-readable cause, e.g. token_expired
 	Message string `json:"message"`       // for people, in the participant's language
 	Ref     string `json:"ref,omitempty"` // type of the message that caused it
+}
+
+// councilStateMsg is the council session as one recipient sees it (council_state.go).
+type councilStateMsg struct {
+	head
+	State councilStateView `json:"state"`
+}
+
+// councilStateView is council.State (members, quorum, roll call, floor, vote, suspended, public,
+// recording, closed) plus what the room adds.
+type councilStateView struct {
+	council.State
+	Configured    bool                 `json:"configured"`        // the meeting has a council setup
+	Opened        bool                 `json:"opened"`            // the session is open
+	Me            string               `json:"me"`                // the recipient's member id, "" if not a member
+	Role          string               `json:"role"`              // chair, secretary, member, other
+	CanVote       bool                 `json:"can_vote"`          // a vote is open and the recipient may still vote
+	Voted         bool                 `json:"voted"`             // the recipient voted in the open vote
+	Agenda        []council.AgendaItem `json:"agenda"`            // the order of the day
+	RecordClosed  bool                 `json:"recording_closed"`  // recording allowed in a closed session
+	LastResult    *voteResultView      `json:"last_result"`       // the last vote closed, or null
+	LastRollCall  *council.RollCall    `json:"last_roll_call"`    // the last roll call closed, or null
+	FloorDeadline string               `json:"floor_deadline"`    // RFC 3339: the floor is taken back then; "" none
+	Minutes       *minutesLinks        `json:"minutes,omitempty"` // the minutes draft, to the chair and the secretary once closed
+}
+
+// minutesLinks are the addresses of a closed session's minutes draft.
+type minutesLinks struct {
+	HTML string `json:"html"`
+	ODT  string `json:"odt"`
+}
+
+// voteResultView is a closed vote as announced to everybody: totals, who voted, and for open
+// votes each choice's voters. Never the ballots of a secret vote.
+type voteResultView struct {
+	N        int                                 `json:"n"`
+	Item     string                              `json:"item"`
+	Secret   bool                                `json:"secret"`
+	Eligible int                                 `json:"eligible"`
+	Totals   council.Totals                      `json:"totals"`
+	Voters   []council.Member                    `json:"voters"`
+	ByName   map[council.Choice][]council.Member `json:"by_name,omitempty"` // open votes
+}
+
+// councilAlertMsg warns the chair and the secretary (quorum lost).
+type councilAlertMsg struct {
+	head
+	Key  string `json:"key"`  // catalog key, for programs
+	Text string `json:"text"` // in the recipient's language
 }

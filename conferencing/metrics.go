@@ -23,6 +23,8 @@ var (
 		"Participants whose media goes through the embedded TURN server (one TURN allocation each).", nil, nil)
 	allocDesc = prometheus.NewDesc("rocca_meetings_turn_allocations",
 		"Allocations open on the embedded TURN server.", nil, nil)
+	viewersDesc = prometheus.NewDesc("rocca_meetings_public_viewers",
+		"Citizens watching public streams of council sessions.", nil, nil)
 )
 
 // turnCounter is what an SFU that counts its TURN allocations offers; the metric appears when the
@@ -30,7 +32,7 @@ var (
 type turnCounter interface{ TURNAllocations() int }
 
 func (collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{roomsDesc, partsDesc, bitrateDesc, lossDesc, lostDesc, relayDesc, allocDesc} {
+	for _, d := range []*prometheus.Desc{roomsDesc, partsDesc, bitrateDesc, lossDesc, lostDesc, relayDesc, allocDesc, viewersDesc} {
 		ch <- d
 	}
 }
@@ -43,12 +45,13 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		rooms = append(rooms, r)
 	}
 	s.mu.Unlock()
-	var inRoom, inLobby, relayed, bitrate, lost, lossN float64
+	var inRoom, inLobby, relayed, bitrate, lost, lossN, viewers float64
 	var loss float64
 	for _, r := range rooms {
 		r.mu.Lock()
 		inRoom += float64(len(r.members))
 		inLobby += float64(len(r.lobby))
+		viewers += float64(len(r.public.viewers))
 		for _, m := range r.members {
 			if m.stats.Remote.Type == "relay" {
 				relayed++
@@ -74,6 +77,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(lossDesc, prometheus.GaugeValue, loss)
 	ch <- prometheus.MustNewConstMetric(lostDesc, prometheus.GaugeValue, lost)
 	ch <- prometheus.MustNewConstMetric(relayDesc, prometheus.GaugeValue, relayed)
+	ch <- prometheus.MustNewConstMetric(viewersDesc, prometheus.GaugeValue, viewers)
 	if tc, ok := any(s.media).(turnCounter); ok {
 		ch <- prometheus.MustNewConstMetric(allocDesc, prometheus.GaugeValue, float64(tc.TURNAllocations()))
 	}

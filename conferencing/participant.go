@@ -75,6 +75,9 @@ func (s *Service) Join(ctx context.Context, meetingID string, u *rocca.User, req
 }
 
 func (s *Service) joinUser(ctx context.Context, m *Meeting, u *rocca.User) (*Participant, error) {
+	if p, handled, err := s.joinCouncilUser(ctx, m, u); handled {
+		return p, err // roles from the council setup (council_join.go)
+	}
 	host := s.isHost(m, u)
 	if m.Ended() && !host {
 		return nil, errEnded()

@@ -37,6 +37,9 @@ type room struct {
 	lobby         map[string]*member // waiting for a host
 	chat          []chatView
 	closed        bool
+	public        publicState  // the public stream and its viewers (public_stream.go)
+	cl            *councilLive // the council session, from "open" (council_live.go)
+	clMu          sync.Mutex   // serialises opening and closing the council session; not under mu
 }
 
 // member is one connected participant. Fields below mu are guarded by room.mu.
@@ -188,6 +191,8 @@ func (r *room) start(mem *member) error {
 	}
 	mem.scheduleRefresh()
 	r.broadcastParticipants()
+	r.sendPublicTo(mem)
+	r.councilArrived(mem)
 	r.log.Info("participant joined", "participant", mem.id, "role", string(role))
 	return nil
 }
@@ -222,6 +227,7 @@ func (r *room) leave(mem *member) {
 	r.mu.Unlock()
 	mem.stop()
 	if wasMember {
+		r.councilLeft(mem)
 		r.broadcastParticipants()
 		r.log.Info("participant left", "participant", mem.id)
 	}
@@ -251,7 +257,7 @@ func (s *Service) closeIfEmpty(r *room) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r.mu.Lock()
-	empty := !r.closed && len(r.members) == 0 && len(r.lobby) == 0
+	empty := !r.closed && len(r.members) == 0 && len(r.lobby) == 0 && !r.councilKeepsLocked()
 	if empty {
 		r.closed = true
 	}
@@ -262,6 +268,7 @@ func (s *Service) closeIfEmpty(r *room) {
 	if s.rooms[r.id] == r {
 		delete(s.rooms, r.id)
 	}
+	r.endPublic()
 	r.media.Close()
 	r.log.Info("room closed")
 }
@@ -286,6 +293,7 @@ func (r *room) drop(msg any, code int, reason string) {
 }
 
 func (r *room) shutdown() {
+	r.councilShutdown()
 	r.drop(byMsg{head: hd("reconnect")}, closeGoingAway, "restarting")
 }
 

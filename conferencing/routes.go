@@ -21,8 +21,12 @@ func (s *Service) Routes(h interface {
 	h.Handle("GET /meetings/{id}", hideID(f(s.meetingShow)))
 	// One pattern per method for the actions: "/meetings/{id}/ws" and "/meetings/static/{file}"
 	// would overlap, which ServeMux refuses.
-	h.Handle("GET /meetings/{id}/{action}", hideID(f(s.meetingGet)))
-	h.Handle("POST /meetings/{id}/{action}", hideID(f(s.meetingPost)))
+	staff := func(fn http.HandlerFunc) http.Handler { return require(rocca.RoleStaff)(fn) }
+	signedIn := func(fn http.HandlerFunc) http.Handler { return require("")(fn) }
+	minutes := orAction("verbale", signedIn(s.minutesShow), orAction("verbale.odt", signedIn(s.minutesShow), f(s.meetingGet)))
+	h.Handle("GET /meetings/{id}/{action}", hideID(orAction("council", staff(s.councilShow), minutes)))
+	h.Handle("POST /meetings/{id}/{action}", hideID(orAction("council", staff(s.councilSubmit), f(s.meetingPost))))
+	s.publicRoutes(h) // /pubblico/{stream}: the public stream, open to everybody
 }
 
 // hideID keeps the meeting id, which lets anyone join, out of the access log.
@@ -33,6 +37,17 @@ func hideID(next http.Handler) http.Handler {
 			p += "/" + a
 		}
 		web.LogPath(r, p)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// orAction sends the requests for action name to h, the others to next.
+func orAction(name string, h, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.PathValue("action") == name {
+			h.ServeHTTP(w, r)
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
 }

@@ -24,6 +24,12 @@ func (r *room) dispatch(mem *member, msg Message) error {
 		return r.setHand(mem, *msg.Raised)
 	case TypeChat:
 		return r.sendChat(mem, msg.Text)
+	case TypeCouncil:
+		return r.councilAction(mem, msg)
+	case TypeEnd:
+		if r.councilOpenNow() {
+			return rocca.Localized(rocca.ECONFLICT, "conf.error.council_end_open", "close the council session first")
+		}
 	}
 	return r.moderate(mem, msg)
 }
@@ -109,9 +115,12 @@ func (r *room) setMute(mem *member, audio, video *bool) error {
 	return nil
 }
 
-// mayUnmuteLocked: moderators always may; the others while the room allows it. (Council sessions
-// will add: whoever holds the floor.)
+// mayUnmuteLocked: moderators always may; the others while the room allows it. In an open council
+// session the floor decides (councilMayUnmuteLocked).
 func (r *room) mayUnmuteLocked(mem *member) bool {
+	if applies, may := r.councilMayUnmuteLocked(mem); applies {
+		return may
+	}
 	return r.unmuteAllowed || mem.role.Can(PermModerate)
 }
 

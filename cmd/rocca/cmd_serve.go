@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
@@ -24,6 +25,10 @@ func (c *cli) cmdServe(args []string) int {
 		logger.Info("no config file: running on embedded defaults", "looked_for", c.configPath, "data_dir", cfg.Server.DataDir)
 	} else {
 		logger.Info("config loaded", "file", cfgFile)
+	}
+	if mb := cfg.Server.MemoryLimitMB; mb > 0 {
+		debug.SetMemoryLimit(int64(mb) << 20) // 0 keeps Go's default, or GOMEMLIMIT from the environment
+		logger.Info("soft memory limit set", "mib", mb)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -17,6 +17,7 @@ import (
 
 	"github.com/rocca-pa/rocca"
 	"github.com/rocca-pa/rocca/conferencing"
+	"github.com/rocca-pa/rocca/conferencing/council"
 	"github.com/rocca-pa/rocca/conferencing/sfu"
 	"github.com/rocca-pa/rocca/helpdesk"
 	"github.com/rocca-pa/rocca/helpdesk/mailin"
@@ -184,6 +185,8 @@ func (s *server) buildMeetings(cat *i18n.Catalog) error {
 	s.meet, err = conferencing.NewService(conferencing.Config{
 		PublicURL: c.Server.PublicURL, KeyFile: filepath.Join(keys, "conf-token.key"), Municipality: c.Municipality.Name,
 		Language: c.Municipality.Language, MailFrom: c.Mail.From,
+		CouncilDir: filepath.Join(c.Server.DataDir, "council"), CouncilKeyFile: council.KeyPath(c.Server.DataDir),
+		PublicViewers: c.Meetings.PublicViewers,
 	}, conferencing.Deps{DB: s.db, SFU: s.media, Catalog: cat, Logger: s.logger, Clock: time.Now, Mailer: s.outbox, Users: s.auth})
 	if err != nil {
 		s.media.Close()

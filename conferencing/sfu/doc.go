@@ -52,5 +52,14 @@
 // allocating, through a copy-on-write list of subscribers. Rooms live until Room.Close or
 // SFU.Close; closing the last participant does not close the room.
 //
+// Recording: room.StartRecording(dir) writes every published Opus and VP8 track (those present
+// and those published later) to its own WebM file in dir, without transcoding; rec, err :=
+// room.StopRecording() closes them, writes manifest.json (each file's participant, track,
+// segment, and start and end offsets on the recording's time line) and returns every file with
+// its SHA-256. A publisher who reconnects gets a new segment file. Simulcast video is recorded
+// from the highest layer that is sending. The forwarding path only copies each packet into a
+// pooled buffer and queues it, without blocking, for one recorder goroutine per track, which
+// reorders, depacketizes and writes. The format is in docs/recording.md.
+//
 // Only conferencing and cmd/rocca may import this package.
 package sfu

@@ -30,6 +30,7 @@ type Room struct {
 	tracks  map[trackKey]*upTrack
 	speaker string
 	closed  bool
+	rec     *recording // nil unless recording
 
 	quit chan struct{}
 	done chan struct{}
@@ -138,6 +139,7 @@ func (r *Room) Close() {
 		})
 	}
 	wg.Wait()
+	r.stopRecordingOnClose()
 	close(r.quit)
 	<-r.done
 	r.s.removeRoom(r)
@@ -162,6 +164,7 @@ func (r *Room) publish(u *upTrack) {
 	key := trackKey{u.pubID, u.id}
 	old := r.tracks[key]
 	r.tracks[key] = u
+	r.recordPublishLocked(old, u)
 	others := r.othersLocked(u.pubID)
 	r.mu.Unlock()
 	for _, p := range others {
@@ -179,6 +182,7 @@ func (r *Room) unpublish(u *upTrack) {
 	if r.tracks[key] == u {
 		delete(r.tracks, key)
 	}
+	u.stopRecorder()
 	others := r.othersLocked(u.pubID)
 	r.mu.Unlock()
 	for _, p := range others {
@@ -199,6 +203,7 @@ func (r *Room) leave(p *Participant) {
 		if k.pub == p.id {
 			gone = append(gone, u)
 			delete(r.tracks, k)
+			u.stopRecorder()
 		}
 	}
 	others := r.othersLocked(p.id)

@@ -77,6 +77,8 @@ type upTrack struct {
 
 	levelSum atomic.Uint64 // sum of (127 - level) since the last speaker tick
 	levelN   atomic.Uint64
+
+	rec atomic.Pointer[trackRecorder] // nil unless the room is being recorded
 }
 
 func newUpTrack(pubID string, tr *webrtc.TrackRemote, rcv *webrtc.RTPReceiver, clock func() int64,
@@ -198,6 +200,9 @@ func (u *upTrack) handle(l *layer, pkt *rtp.Packet, size int, m *packetMeta) {
 	}
 	if m.keyframe && l.pendingPLI.Load() {
 		l.pendingPLI.Store(false) // a keyframe after the request answers it
+	}
+	if rec := u.rec.Load(); rec != nil {
+		rec.push(l.index, pkt, m.keyframe, now)
 	}
 	for _, d := range *u.downs.Load() {
 		d.forward(l.index, pkt, m, now)

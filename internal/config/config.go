@@ -99,6 +99,9 @@ type Server struct {
 	MetricsListen string  `toml:"metrics_listen"` // "" turns the metrics endpoint off
 	AdminSocket   string  `toml:"admin_socket"`   // "" means <data_dir>/admin.sock
 	SessionHours  int     `toml:"session_hours"`
+	// MemoryLimitMB is the Go runtime's soft memory limit in MiB (debug.SetMemoryLimit): the
+	// garbage collector works harder as the process nears it. 0 leaves Go's default pacing.
+	MemoryLimitMB int `toml:"memory_limit_mb"`
 }
 
 // Municipality is the [municipality] section: who runs this server.
@@ -128,6 +131,8 @@ type Meetings struct {
 	UDPPort  int    `toml:"udp_port"`
 	PublicIP string `toml:"public_ip"`
 	TURNPort int    `toml:"turn_port"`
+	// PublicViewers caps the citizens watching one session's public stream at once.
+	PublicViewers int `toml:"public_viewers"`
 }
 
 // Helpdesk is the [helpdesk] section: the mailbox tickets arrive in. With an empty IMAPHost the
@@ -223,9 +228,10 @@ func Default() *Config {
 			Keepalive:  25,
 		},
 		Meetings: Meetings{
-			Enabled:  true,
-			UDPPort:  7882,
-			TURNPort: 3478,
+			Enabled:       true,
+			UDPPort:       7882,
+			TURNPort:      3478,
+			PublicViewers: 200,
 		},
 		Helpdesk: Helpdesk{
 			Enabled:         true,

@@ -154,6 +154,9 @@ func (v *validator) server() {
 			"config.socket_too_long", p, 107)
 	}
 	v.between(keyOf("server", "session_hours"), s.SessionHours, 1, 720)
+	if s.MemoryLimitMB != 0 { // 0: no limit
+		v.between(keyOf("server", "memory_limit_mb"), s.MemoryLimitMB, 64, 1<<20)
+	}
 }
 
 func (v *validator) publicURL(raw string) (*url.URL, bool) {
@@ -313,6 +316,7 @@ func (v *validator) meetings() {
 	m := v.cfg.Meetings
 	v.port(keyOf("meetings", "udp_port"), m.UDPPort)
 	v.port(keyOf("meetings", "turn_port"), m.TURNPort)
+	v.between(keyOf("meetings", "public_viewers"), m.PublicViewers, 1, 10000)
 	if m.PublicIP != "" {
 		a, err := netip.ParseAddr(m.PublicIP)
 		switch {

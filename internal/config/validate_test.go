@@ -101,6 +101,8 @@ func TestServerRules(t *testing.T) {
 		{"socket path too long", "[server]\ndata_dir = \"" + longDir + "\"\n", "server.admin_socket", "config.socket_too_long", "", 2},
 		{"session_hours zero", "[server]\nsession_hours = 0\n", "server.session_hours", "config.range", "", 2},
 		{"session_hours too many", "[server]\nsession_hours = 721\n", "server.session_hours", "config.range", "", 2},
+		{"memory_limit_mb too small", "[server]\nmemory_limit_mb = 10\n", "server.memory_limit_mb", "config.range", "", 2},
+		{"memory_limit_mb negative", "[server]\nmemory_limit_mb = -1\n", "server.memory_limit_mb", "config.range", "", 2},
 	})
 }
 
@@ -226,6 +228,8 @@ func TestMeetingsRules(t *testing.T) {
 		{"public ip not an ip", "[meetings]\npublic_ip = \"rocca.comune.example.it\"\n", "meetings.public_ip", "config.ip", "", 2},
 		{"public ip private", "[meetings]\npublic_ip = \"192.168.1.10\"\n", "meetings.public_ip", "config.public_ip_private", SeverityWarning, 2},
 		{"public ip fine", "[meetings]\npublic_ip = \"203.0.113.10\"\n", "", "", "", 0},
+		{"no public viewers", "[meetings]\npublic_viewers = 0\n", "meetings.public_viewers", "config.range", "", 2},
+		{"public viewers too many", "[meetings]\npublic_viewers = 10001\n", "meetings.public_viewers", "config.range", "", 2},
 	})
 }
 

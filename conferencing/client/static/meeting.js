@@ -11,6 +11,7 @@ import { Signal } from "./signal.js";
 import { Peer } from "./peer.js";
 import { UI } from "./ui.js";
 import { Quality } from "./stats.js";
+import { Council } from "./council.js";
 
 const $ = (id) => document.getElementById(id);
 const root = $("meeting");
@@ -55,6 +56,7 @@ class Meeting {
     this.renewToken = false;
     this.quality = new Quality();
     this.statsTimer = null;
+    this.council = new Council({ send: (m) => this.send(m), announce: (s) => this.ui.announce(s) });
   }
 
   // Join page.
@@ -225,6 +227,13 @@ class Meeting {
         break;
       case "room":
         this.ui.setRoom(msg.room);
+        this.council.enable(msg.room.council);
+        break;
+      case "council_state":
+        this.council.update(msg.state);
+        break;
+      case "council_alert":
+        this.council.alert(msg);
         break;
       case "speaker":
         this.ui.setSpeaker(msg.participant);
@@ -275,6 +284,7 @@ class Meeting {
     this.ui.setVideo(this.selfId, "camera", this.cameraOff ? null : this.local.camera);
     if (this.local.screen) this.ui.setVideo(this.selfId, "screen", this.local.screen);
     this.ui.setRoom(msg.room);
+    this.council.enable(msg.room.council);
     this.ui.setLobby(msg.lobby || []);
     if (msg.speaker) this.ui.setSpeaker(msg.speaker);
     $("chat-log").replaceChildren();
@@ -341,6 +351,7 @@ class Meeting {
         this.restarting = msg.reason === "restarting";
         return; // the server closes the connection; we try again
     }
+    if (this.council.error(msg)) return; // shown in the council panel
     if (msg.ref === "join") {
       this.end(msg.message); // removed, denied, ended, locked, bad token: joining again cannot help
       return;
@@ -559,7 +570,7 @@ class Meeting {
     // Toolbar pattern: arrow keys move between the buttons, Tab leaves the toolbar.
     document.querySelector(".toolbar").addEventListener("keydown", (ev) => {
       if (ev.key !== "ArrowLeft" && ev.key !== "ArrowRight") return;
-      const buttons = [...ev.currentTarget.querySelectorAll("button")];
+      const buttons = [...ev.currentTarget.querySelectorAll("button")].filter((b) => b.offsetParent !== null);
       const i = buttons.indexOf(document.activeElement);
       if (i < 0) return;
       ev.preventDefault();
@@ -581,6 +592,7 @@ class Meeting {
     this.dropMedia();
     this.stopScreen();
     this.stopLocal();
+    this.council.enable(false);
     this.ui.gone(text);
   }
 }
