@@ -19,12 +19,15 @@ type Answers struct {
 	AdminPassword string // "" means: create the admin without a password and print a one-time link
 	IMAPPassword  string // written to helpdesk.imap_password_file; "" keeps the file as it is
 	SMTPPassword  string // written to mail.smtp_password_file; "" keeps the file as it is
+	// OAuth2ClientSecret is written to helpdesk.oauth2_client_secret_file (and serves [mail] too
+	// when it names the same file); "" keeps the file as it is.
+	OAuth2ClientSecret string
 }
 
 // LoadAnswers reads the answers file of an unattended install (a rocca.toml plus an [admin] table).
 // A wrong value makes it fail with *config.Problems naming the file, line, key and problem, before
-// anything is changed. The mail password files it names are read here and copied into Paths.EtcDir
-// by the install, where the service can read them.
+// anything is changed. The mail password files and the helpdesk's OAuth2 client secret file it
+// names are read here and copied into Paths.EtcDir by the install, where the service can read them.
 func LoadAnswers(path string, env []string, paths Paths) (*Answers, error) {
 	cfg, admin, err := config.LoadAnswers(path, env)
 	if err != nil {
@@ -49,6 +52,15 @@ func LoadAnswers(path string, env []string, paths Paths) (*Answers, error) {
 		m.SMTPPasswordFile = paths.SMTPPasswordFile()
 		if shared {
 			m.SMTPPasswordFile = h.IMAPPasswordFile
+		}
+	}
+	if f := h.OAuth2ClientSecretFile; f != "" {
+		if a.OAuth2ClientSecret, err = password("", f); err != nil {
+			return nil, err
+		}
+		h.OAuth2ClientSecretFile = paths.OAuth2SecretFile()
+		if m.OAuth2ClientSecretFile == f {
+			m.OAuth2ClientSecretFile = h.OAuth2ClientSecretFile
 		}
 	}
 	a.Normalize(paths)
@@ -97,6 +109,10 @@ func (a *Answers) writes(key string) bool {
 		return a.IMAPPassword != ""
 	case "mail.smtp_password_file":
 		return a.SMTPPassword != "" || a.IMAPPassword != "" && a.Config.Mail.SMTPPasswordFile == a.Config.Helpdesk.IMAPPasswordFile
+	case "helpdesk.oauth2_client_secret_file":
+		return a.OAuth2ClientSecret != ""
+	case "mail.oauth2_client_secret_file":
+		return a.OAuth2ClientSecret != "" && a.Config.Mail.OAuth2ClientSecretFile == a.Config.Helpdesk.OAuth2ClientSecretFile
 	}
 	return false
 }

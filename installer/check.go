@@ -2,6 +2,7 @@ package installer
 
 import (
 	"context"
+	"log/slog"
 	"slices"
 
 	"github.com/rocca-pa/rocca/internal/config"
@@ -70,6 +71,8 @@ type Input struct {
 	Doctor       bool   // checking an installed system: ports held by Rocca are fine, root is not needed
 	IMAPPassword string // "" means read helpdesk.imap_password_file
 	SMTPPassword string // "" means read mail.smtp_password_file
+	// Logger receives what the mail accounts log during a live OAuth2 login; nil discards it.
+	Logger *slog.Logger
 }
 
 // Check is one preflight check.

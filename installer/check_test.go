@@ -219,16 +219,24 @@ func TestCheckIMAP(t *testing.T) {
 	})
 }
 
-func TestIMAPFixNamesProvider(t *testing.T) {
+// TestMailFixNamesProvider: a refused password login gets the fix of its provider (Microsoft 365
+// takes no passwords, PEC providers have their own servers), else the usual one for the error.
+func TestMailFixNamesProvider(t *testing.T) {
+	refused := errors.New("LOGIN: Authentication failed.")
 	for host, want := range map[string]string{
 		"outlook.office365.com":  "installer.fix.imap.microsoft",
 		"imaps.pec.aruba.it":     "installer.fix.imap.pec_login",
 		"mbox.cert.legalmail.it": "installer.fix.imap.pec_login",
-		"imap.comune.esempio.it": "installer.fix.imap.failed",
+		"imap.comune.esempio.it": "mail.hint.password",
 	} {
-		if got := imapFix(config.Helpdesk{IMAPHost: host}); got != want {
-			t.Errorf("%s: fix %s, want %s", host, got, want)
+		r := mailFailure(Input{Config: testConfig(t.TempDir())}, "imap", "password", "", mailServer{host: host, port: 993}, refused)
+		if r.Fix != want || r.Status != Blocker {
+			t.Errorf("%s: fix %s, want %s", host, r.Fix, want)
 		}
+	}
+	r := mailFailure(Input{Config: testConfig(t.TempDir())}, "smtp", "password", "", mailServer{host: "smtp.comune.esempio.it", port: 587}, errors.New("EHLO: 554 go away"))
+	if r.Fix != "installer.fix.smtp.failed" {
+		t.Errorf("unknown SMTP failure: fix %s", r.Fix)
 	}
 }
 

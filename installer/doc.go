@@ -9,6 +9,7 @@
 // It has no user interface: cmd/rocca drives it directly for `rocca install --answers FILE` and
 // `rocca doctor`, and package tui builds the terminal wizard on top of it. Only cmd/rocca and tui
 // import it. It imports internal/auth (to create the first administrator), internal/mail (for its
-// migrations) and internal/web (which owns the self-signed certificate the TLS step prepares), like
-// cmd/rocca, and never the parts.
+// migrations, and for the mail accounts: the OAuth2 sign-in after the install and the live IMAP
+// and SMTP logins of the mail checks) and internal/web (which owns the self-signed certificate the
+// TLS step prepares), like cmd/rocca, and never the parts.
 package installer

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rocca-pa/rocca/internal/config"
+	"github.com/rocca-pa/rocca/internal/mail"
 )
 
 // mailTimeout bounds a whole IMAP or SMTP probe.
@@ -24,6 +25,7 @@ type mailServer struct {
 	security config.Security
 	user     string
 	password string
+	auth     mail.Auth // an OAuth2 sign-in instead of user and password
 }
 
 // dial connects to s through sys, with the deadline of ctx, and for implicit TLS wraps the

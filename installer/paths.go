@@ -46,6 +46,10 @@ func (p Paths) IMAPPasswordFile() string { return filepath.Join(p.EtcDir, "imap.
 // SMTPPasswordFile is where the wizard keeps the outbound mail password.
 func (p Paths) SMTPPasswordFile() string { return filepath.Join(p.EtcDir, "smtp.password") }
 
+// OAuth2SecretFile is where the wizard keeps the client secret of the helpdesk mailbox's OAuth2
+// application.
+func (p Paths) OAuth2SecretFile() string { return filepath.Join(p.EtcDir, "oauth2-client.secret") }
+
 // System reports whether this is a real install, which creates the service user, changes owners
 // and talks to systemd; an install under a prefix does none of these.
 func (p Paths) System() bool { return p.Prefix == "" }

@@ -50,6 +50,9 @@ type Outcome struct {
 	ServiceStarted  bool
 	Healthy         bool
 	Notes           []Note // things the user should know that did not stop the install
+	// MailPending are the OAuth2 mail accounts still to sign in after the install (set by
+	// NoteMailSignIns): the summary says how.
+	MailPending []MailSignIn
 }
 
 // Note is a message (catalog key) for the summary.

@@ -98,6 +98,13 @@ func nextSteps(t func(string, ...any) string, a *Answers, p *Plan) []string {
 	if a.Config.Helpdesk.Enabled && a.Config.Helpdesk.IMAPHost == "" {
 		steps = append(steps, t("installer.next.helpdesk", p.inst.Paths.Config))
 	}
+	for _, s := range p.Outcome.MailPending {
+		if s.DeviceGrant {
+			steps = append(steps, t("installer.next.mail_signin", s.Account, mailLoginCommand(p.inst.Paths, s.Account)))
+		} else {
+			steps = append(steps, t("installer.next.mail_signin_web", s.Account, s.WebURL))
+		}
+	}
 	if p.inst.Paths.System() {
 		steps = append(steps, t("installer.next.logs", strings.TrimSuffix(UnitName, ".service")))
 	}
@@ -151,7 +158,10 @@ func Describe(cat *i18n.Catalog, lang string, a *Answers) [][2]string {
 		rows = append(rows, [2]string{t("installer.describe.meetings_detail"), fmt.Sprintf("UDP/TCP %d, %s", c.Meetings.UDPPort, ip)})
 	}
 	mailbox := t("installer.describe.skipped")
-	if c.Helpdesk.IMAPHost != "" {
+	switch {
+	case c.Helpdesk.IMAPHost != "" && c.Helpdesk.IMAPAuth == config.AuthOAuth2:
+		mailbox = fmt.Sprintf("%s (OAuth2 %s, %s, %s)", c.Helpdesk.Address, c.Helpdesk.OAuth2Provider, c.Helpdesk.IMAPHost, c.Mail.SMTPHost)
+	case c.Helpdesk.IMAPHost != "":
 		mailbox = fmt.Sprintf("%s (%s, %s)", c.Helpdesk.Address, c.Helpdesk.IMAPHost, c.Mail.SMTPHost)
 	}
 	return append(rows, [2]string{t("installer.describe.helpdesk"), mailbox})

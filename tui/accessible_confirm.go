@@ -55,7 +55,11 @@ func (w *lineWizard) decide(res Result, canInstall, blocked bool) (Result, bool)
 			return res, false
 		case "i", "":
 			if canInstall {
-				return w.install(res), false
+				res = w.install(res)
+				if res.Status == Done && !w.o.DryRun && installer.UsesOAuth2(res.Answers.Config) {
+					w.mailStep(res)
+				}
+				return res, false
 			}
 		}
 	}

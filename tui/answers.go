@@ -30,10 +30,21 @@ func (f *forms) answers() *installer.Answers {
 	c.VPN.Enabled, c.VPN.ListenPort, c.VPN.Subnet = v.vpn, atoi(get(&v.vpnPort)), get(&v.subnet)
 	c.VPN.LAN = append([]string{}, splitList(get(&v.lan))...)
 	c.Meetings.Enabled, c.Meetings.PublicIP, c.Meetings.UDPPort = v.meetings, get(&v.publicIP), atoi(get(&v.mediaPort))
-	if v.mailbox == "now" {
-		f.mailbox(a, get(&v.address), get(&v.imap), get(&v.smtp), v.mailPassword)
-	} else {
+	switch {
+	case v.mailbox != "now":
 		c.Helpdesk.IMAPHost = ""
+		if c.Helpdesk.IMAPAuth == config.AuthOAuth2 {
+			passwordMailbox(c)
+		}
+	case isOAuth2(v.provider):
+		f.oauth2Mailbox(a, oauth2Mailbox{provider: v.provider, address: get(&v.address), tenant: get(&v.tenant),
+			clientID: get(&v.clientID), secret: v.clientSecret, imap: get(&v.oauthIMAP), smtp: get(&v.oauthSMTP),
+			authURL: get(&v.authURL), tokenURL: get(&v.tokenURL), deviceURL: get(&v.deviceURL), scopes: get(&v.scopes)})
+	default:
+		if c.Helpdesk.IMAPAuth == config.AuthOAuth2 {
+			passwordMailbox(c)
+		}
+		f.mailbox(a, get(&v.address), get(&v.imap), get(&v.smtp), v.mailPassword)
 	}
 	return a
 }
@@ -69,15 +80,22 @@ func (f *forms) mailbox(a *installer.Answers, address, imap, smtp, password stri
 	m.SMTPHost, m.SMTPPort, _ = splitServer(smtp, 587)
 	m.SMTPSecurity = security(m.SMTPHost, m.SMTPPort, 465, 587, config.SecurityStartTLS)
 	m.SMTPUser = address
-	if m.From == "" || f.def.Config.Helpdesk.Address != address {
-		m.From = (&mail.Address{Name: "Helpdesk " + a.Config.Municipality.Name, Address: address}).String()
-	}
+	f.setFrom(a, address)
 	if password != "" || h.IMAPPasswordFile == "" {
 		h.IMAPPasswordFile = f.paths.IMAPPasswordFile()
 		a.IMAPPassword = password
 	}
 	m.SMTPPasswordFile = h.IMAPPasswordFile
 	a.SMTPPassword = a.IMAPPassword
+}
+
+// setFrom proposes the sender of Rocca's mail: the helpdesk of the municipality, unless one was set
+// for the same mailbox.
+func (f *forms) setFrom(a *installer.Answers, address string) {
+	m := &a.Config.Mail
+	if m.From == "" || f.def.Config.Helpdesk.Address != address {
+		m.From = (&mail.Address{Name: "Helpdesk " + a.Config.Municipality.Name, Address: address}).String()
+	}
 }
 
 // security picks TLS for the implicit-TLS port, STARTTLS for the submission port, none for a
@@ -100,6 +118,8 @@ func cloneConfig(c *config.Config) *config.Config {
 	n.VPN.DNS = slices.Clone(c.VPN.DNS)
 	n.VPN.LAN = slices.Clone(c.VPN.LAN)
 	n.Helpdesk.AllowedDomains = slices.Clone(c.Helpdesk.AllowedDomains)
+	n.Helpdesk.OAuth2Scopes = slices.Clone(c.Helpdesk.OAuth2Scopes)
+	n.Mail.OAuth2Scopes = slices.Clone(c.Mail.OAuth2Scopes)
 	return &n
 }
 

@@ -16,6 +16,11 @@ func (m *model) confirmQuit(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.setContent(m.progressView())
 			return m, nil // applied() quits once the step has ended
 		}
+		if m.stage == stageMail {
+			// Rocca is installed: leaving stops only the sign-in, which can be done later.
+			m.cancel()
+			return m, tea.Quit
+		}
 		m.status = Cancelled
 		if m.stage == stageSummary && len(m.report.Blockers()) > 0 {
 			m.status = Blocked // leaving because a check blocks: say so, and keep the fixes on screen
@@ -29,8 +34,11 @@ func (m *model) confirmQuit(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 
 func (m *model) quitBox() string {
 	detail := m.t("tui.quit.nothing_changed")
-	if m.stage == stageInstalling {
+	switch m.stage {
+	case stageInstalling:
 		detail = m.t("tui.quit.installing")
+	case stageMail:
+		detail = m.t("tui.quit.mail")
 	}
 	text := m.th.bold.Render(m.t("tui.quit.question")) + "\n\n" + m.wrapTo(detail, 50) + "\n\n" + m.t("tui.quit.keys")
 	return m.th.box.Render(text)

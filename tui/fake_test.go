@@ -17,7 +17,8 @@ import (
 )
 
 // fakeSys is a healthy Debian server that sends nothing anywhere: the screens are drawn from it.
-type fakeSys struct{ blocked bool }
+// With loopback it may reach servers the test started on 127.0.0.1 (the mail step's live login).
+type fakeSys struct{ blocked, loopback bool }
 
 func (f *fakeSys) Now() time.Time { return time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC) }
 func (f *fakeSys) OS() installer.OSInfo {
@@ -57,7 +58,11 @@ func (f *fakeSys) LookupHost(_ context.Context, host string) ([]netip.Addr, erro
 	}
 	return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
 }
-func (f *fakeSys) Dial(context.Context, string, string) (net.Conn, error) {
+func (f *fakeSys) Dial(ctx context.Context, network, address string) (net.Conn, error) {
+	if host, _, _ := net.SplitHostPort(address); f.loopback && host == "127.0.0.1" {
+		var d net.Dialer
+		return d.DialContext(ctx, network, address)
+	}
 	return nil, errors.New("fakeSys: no network in screen tests")
 }
 func (f *fakeSys) LookupUser(string) (int, int, error) { return 0, 0, errors.New("no such user") }

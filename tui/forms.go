@@ -158,25 +158,30 @@ func (f *forms) mailPassword(s string) error {
 	return nil
 }
 
-// smtpDefault is the installed SMTP server, or the IMAP server's name with smtp. for imap.
-func (f *forms) smtpDefault() string {
-	c := f.def.Config.Mail
-	if c.SMTPHost != "" {
-		return server(c.SMTPHost, c.SMTPPort, 587)
+// smtpDefault is the SMTP server of the chosen preset, the installed one, or the IMAP server's name
+// (typed in *imap, else installed) with smtp. for imap.
+func (f *forms) smtpDefault(imap *string) func() string {
+	return func() string {
+		if p, ok := f.preset(); ok && imap == &f.v.imap && p.SMTP.Host != "" {
+			return server(p.SMTP.Host, p.SMTP.Port, 587)
+		}
+		c := f.def.Config.Mail
+		if c.SMTPHost != "" {
+			return server(c.SMTPHost, c.SMTPPort, 587)
+		}
+		typed := strings.TrimSpace(*imap)
+		if typed == "" {
+			typed = f.def.Config.Helpdesk.IMAPHost
+		}
+		host, _, err := net.SplitHostPort(typed)
+		if err != nil {
+			host = typed
+		}
+		if rest, ok := strings.CutPrefix(host, "imap."); ok {
+			return "smtp." + rest
+		}
+		return host
 	}
-	imap := strings.TrimSpace(f.v.imap)
-	if imap == "" {
-		h := f.def.Config.Helpdesk
-		imap = h.IMAPHost
-	}
-	host, _, err := net.SplitHostPort(imap)
-	if err != nil {
-		host = imap
-	}
-	if rest, ok := strings.CutPrefix(host, "imap."); ok {
-		return "smtp." + rest
-	}
-	return host
 }
 
 // server renders host and port as "host" when the port is the usual one, else "host:port".

@@ -24,10 +24,11 @@ const (
 	stageChecking                // answers checked, plan made
 	stageSummary                 // confirm
 	stageInstalling              // progress
+	stageMail                    // OAuth2 sign-in of the mailbox and live login, after the install
 )
 
 // stageNames name the stages in message keys (tui.stage.*, tui.help.*).
-var stageNames = []string{"preflight", "questions", "checking", "summary", "installing"}
+var stageNames = []string{"preflight", "questions", "checking", "summary", "installing", "mail"}
 
 // systemChecks run before the questions; after them every check runs on the answers.
 var systemChecks = []string{"os", "privileges", "systemd", "tun", "wireguard", "time", "disk", "memory"}
@@ -63,6 +64,7 @@ type model struct {
 	vp     viewport.Model
 	spin   spinner.Model
 	steps  map[int]installer.Event
+	mail   *mailState // the mail step, once started
 	events chan tea.Msg
 	cancel context.CancelFunc
 	// apply runs the plan; tests replace it to hold the progress screen still.
@@ -130,6 +132,9 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case spinner.TickMsg:
 		var cmd tea.Cmd
 		m.spin, cmd = m.spin.Update(msg)
+		if m.stage == stageMail && !m.mail.done {
+			m.setContent(m.mailView()) // the wait for the approval may last minutes: keep it moving
+		}
 		return m, cmd
 	case preflightMsg:
 		m.preflight, m.def, m.installed = &msg.rep, msg.def, msg.installed
@@ -147,6 +152,8 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.nextEvent
 	case applyDoneMsg:
 		return m.applied(msg.err)
+	case mailCodeMsg, mailProgressMsg, mailSignedMsg, mailWebMsg, mailCheckMsg, mailCheckedMsg, mailDoneMsg:
+		return m.updateMailMsg(msg)
 	}
 	return m.updateStage(msg)
 }
@@ -160,6 +167,8 @@ func (m *model) updateStage(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.updateForm(msg)
 	case stageSummary:
 		return m.updateSummary(msg)
+	case stageMail:
+		return m.updateMail(msg)
 	}
 	return m, nil
 }
@@ -178,8 +187,10 @@ func (m *model) resize(w, h int) tea.Cmd {
 		m.setContent(m.summaryView())
 	case stageInstalling:
 		m.setContent(m.progressView())
+	case stageMail:
+		m.setContent(m.mailView())
 	case stageForm:
-		_, cmd := m.form.Update(tea.WindowSizeMsg{Width: m.contentWidth(), Height: m.bodyHeight()})
+		_, cmd := m.form.Update(m.formSize())
 		return cmd
 	}
 	return nil
@@ -250,6 +261,8 @@ func (m *model) footer() string {
 		key = "tui.help.summary_blocked"
 	case m.stage == stageSummary && (m.o.DryRun || !m.plan.Changed()):
 		key = "tui.help.summary_exit"
+	case m.stage == stageMail && m.mail.done:
+		key = "tui.help.mail_done"
 	}
 	return m.th.subtle.Render(ansi.Truncate(" "+m.t(key), m.w, "…"))
 }
@@ -279,5 +292,9 @@ func indent(s string) string {
 
 // result is how the run ended, for Run.
 func (m *model) result() Result {
-	return Result{Status: m.status, Answers: m.answers, Plan: m.plan, Err: m.err}
+	res := Result{Status: m.status, Answers: m.answers, Plan: m.plan, Err: m.err}
+	if m.mail != nil {
+		res.Mail = &m.mail.res
+	}
+	return res
 }

@@ -33,7 +33,7 @@ type question struct {
 	flag      *bool
 	options   []option
 	validate  func(string) error
-	dependsOn *string // the default follows this other answer: recompute it when that changes
+	dependsOn []*string // the default follows these other answers: recompute it when they change
 }
 
 // defaultValue is the default, or "".
@@ -69,14 +69,23 @@ type values struct {
 	publicIP, mediaPort                     string
 	mailbox, address, imap, mailPassword    string
 	smtp                                    string
+	// The mailbox's provider (providerPassword, a password preset, or an OAuth2 provider) and the
+	// OAuth2 application.
+	provider, tenant, clientID, clientSecret string
+	oauthIMAP, oauthSMTP                     string // generic OAuth2 provider: its servers
+	authURL, tokenURL, deviceURL, scopes     string
 }
+
+// providerPassword is a mailbox on any server, signing in with a password.
+const providerPassword = "password"
 
 // newValues starts from the defaults: choices and switches take their default, texts stay empty.
 func newValues(def *installer.Answers) *values {
 	c := def.Config
-	v := &values{tls: string(c.Server.TLS), vpn: c.VPN.Enabled, meetings: c.Meetings.Enabled, mailbox: "later"}
+	v := &values{tls: string(c.Server.TLS), vpn: c.VPN.Enabled, meetings: c.Meetings.Enabled, mailbox: "later", provider: providerPassword}
 	if c.Helpdesk.IMAPHost != "" {
 		v.mailbox = "now"
+		v.provider = installedProvider(c)
 	}
 	return v
 }
@@ -121,11 +130,36 @@ func (f *forms) pages() []page {
 		{title: t("tui.page.mailbox"), desc: t("tui.page.mailbox.desc"), questions: []question{
 			{kind: choice, title: t("tui.q.mailbox"), str: &v.mailbox, options: []option{{t("tui.mailbox.now"), "now"}, {t("tui.mailbox.later"), "later"}}},
 		}},
-		{title: t("tui.page.mailbox_details"), hidden: func() bool { return v.mailbox != "now" }, questions: []question{
+		{title: t("tui.page.mailbox_provider"), hidden: func() bool { return v.mailbox != "now" }, questions: []question{
+			{kind: choice, title: t("tui.q.mail_provider"), desc: t("tui.q.mail_provider.desc"), str: &v.provider, options: f.providerOptions()},
+		}},
+		{title: t("tui.page.mailbox_details"), hidden: func() bool { return v.mailbox != "now" || isOAuth2(v.provider) }, questions: []question{
 			{kind: text, title: t("tui.q.mail_address"), def: fixed(c.Helpdesk.Address), example: "helpdesk@comune.esempio.it", str: &v.address, validate: f.email},
-			{kind: text, title: t("tui.q.imap_server"), desc: t("tui.q.server.desc"), def: fixed(server(c.Helpdesk.IMAPHost, c.Helpdesk.IMAPPort, 993)), example: "imap.comune.esempio.it", str: &v.imap, validate: f.server},
+			{kind: text, title: t("tui.q.imap_server"), desc: t("tui.q.server.desc"), def: f.imapDefault, example: "imap.comune.esempio.it", str: &v.imap, validate: f.server, dependsOn: []*string{&v.provider, &v.address}},
 			{kind: secret, title: t("tui.q.mail_password"), desc: f.mailPasswordDesc(), str: &v.mailPassword, validate: f.mailPassword},
-			{kind: text, title: t("tui.q.smtp_server"), desc: t("tui.q.server.desc"), def: f.smtpDefault, example: "smtp.comune.esempio.it", str: &v.smtp, validate: f.server, dependsOn: &v.imap},
+			{kind: text, title: t("tui.q.smtp_server"), desc: t("tui.q.server.desc"), def: f.smtpDefault(&v.imap), example: "smtp.comune.esempio.it", str: &v.smtp, validate: f.server, dependsOn: []*string{&v.imap, &v.provider, &v.address}},
+		}},
+		{title: t("tui.page.mailbox_microsoft"), desc: t("tui.page.mailbox_microsoft.desc"), hidden: f.unlessProvider(mailProviderMicrosoft), questions: []question{
+			{kind: text, title: t("tui.q.mail_address"), def: fixed(c.Helpdesk.Address), example: "helpdesk@comune.esempio.it", str: &v.address, validate: f.email},
+			{kind: text, title: t("tui.q.oauth2_tenant"), desc: t("tui.q.oauth2_tenant.desc"), def: fixed(c.Helpdesk.OAuth2Tenant), example: "comune.esempio.it", str: &v.tenant, validate: f.tenant},
+			{kind: text, title: t("tui.q.oauth2_client_id"), desc: t("tui.q.oauth2_client_id.desc"), def: f.clientIDDefault, str: &v.clientID, validate: f.required},
+			{kind: secret, title: t("tui.q.oauth2_secret"), desc: f.clientSecretDesc(false), str: &v.clientSecret},
+		}},
+		{title: t("tui.page.mailbox_google"), desc: t("tui.page.mailbox_google.desc"), hidden: f.unlessProvider(mailProviderGoogle), questions: []question{
+			{kind: text, title: t("tui.q.mail_address"), def: fixed(c.Helpdesk.Address), example: "helpdesk@comune.esempio.it", str: &v.address, validate: f.email},
+			{kind: text, title: t("tui.q.oauth2_client_id"), desc: t("tui.q.oauth2_client_id.desc"), def: f.clientIDDefault, str: &v.clientID, validate: f.required},
+			{kind: secret, title: t("tui.q.oauth2_secret"), desc: f.clientSecretDesc(true), str: &v.clientSecret, validate: f.clientSecretRequired},
+		}},
+		{title: t("tui.page.mailbox_generic"), desc: t("tui.page.mailbox_generic.desc"), hidden: f.unlessProvider(mailProviderGeneric), questions: []question{
+			{kind: text, title: t("tui.q.mail_address"), def: fixed(c.Helpdesk.Address), example: "helpdesk@comune.esempio.it", str: &v.address, validate: f.email},
+			{kind: text, title: t("tui.q.imap_server"), desc: t("tui.q.server.desc"), def: fixed(server(c.Helpdesk.IMAPHost, c.Helpdesk.IMAPPort, 993)), example: "imap.comune.esempio.it", str: &v.oauthIMAP, validate: f.server},
+			{kind: text, title: t("tui.q.smtp_server"), desc: t("tui.q.server.desc"), def: f.smtpDefault(&v.oauthIMAP), example: "smtp.comune.esempio.it", str: &v.oauthSMTP, validate: f.server, dependsOn: []*string{&v.oauthIMAP}},
+			{kind: text, title: t("tui.q.oauth2_auth_url"), def: f.installedOAuth2(c.Helpdesk.OAuth2AuthURL), example: "https://login.esempio.it/authorize", str: &v.authURL, validate: f.endpoint},
+			{kind: text, title: t("tui.q.oauth2_token_url"), def: f.installedOAuth2(c.Helpdesk.OAuth2TokenURL), example: "https://login.esempio.it/token", str: &v.tokenURL, validate: f.endpoint},
+			{kind: text, title: t("tui.q.oauth2_device_url"), desc: t("tui.q.oauth2_device_url.desc"), def: f.installedOAuth2(c.Helpdesk.OAuth2DeviceURL), example: "https://login.esempio.it/device", str: &v.deviceURL, validate: f.optionalEndpoint},
+			{kind: text, title: t("tui.q.oauth2_scopes"), desc: t("tui.q.oauth2_scopes.desc"), def: f.installedOAuth2(strings.Join(c.Helpdesk.OAuth2Scopes, " ")), example: "mail offline_access", str: &v.scopes, validate: f.required},
+			{kind: text, title: t("tui.q.oauth2_client_id"), desc: t("tui.q.oauth2_client_id.desc"), def: f.clientIDDefault, str: &v.clientID, validate: f.required},
+			{kind: secret, title: t("tui.q.oauth2_secret"), desc: f.clientSecretDesc(false), str: &v.clientSecret},
 		}},
 	}
 }

@@ -44,6 +44,7 @@ type Result struct {
 	Answers *installer.Answers
 	Plan    *installer.Plan
 	Err     error
+	Mail    *MailResult // the mail step after the install, when there was one
 }
 
 // Run runs the wizard on the terminal and, once it has left the alternate screen, prints what must
@@ -101,6 +102,15 @@ func printAfter(o Options, res Result, pre *installer.Report) {
 			fmt.Fprintln(w, cat.T(lang, "tui.dry_run.footer"))
 		} else if res.Plan != nil {
 			installer.WriteSummary(w, cat, lang, res.Answers, res.Plan)
+		}
+		if res.Mail != nil {
+			fmt.Fprintln(w)
+			for _, l := range mailSummary(cat, lang, res.Mail) {
+				fmt.Fprintln(w, l)
+			}
+			if res.Mail.Report != nil {
+				res.Mail.Report.WriteText(w, cat, lang)
+			}
 		}
 	case Blocked:
 		if pre != nil {

@@ -14,7 +14,7 @@ func (m *model) startForm() tea.Cmd {
 	m.form = m.f.huhForm(m.th)
 	m.form.SubmitCmd = func() tea.Msg { return formDoneMsg{} }
 	initCmd := m.form.Init()
-	_, sizeCmd := m.form.Update(tea.WindowSizeMsg{Width: m.contentWidth(), Height: m.bodyHeight()})
+	_, sizeCmd := m.form.Update(m.formSize())
 	return tea.Batch(initCmd, sizeCmd)
 }
 
@@ -68,7 +68,7 @@ func (f *forms) field(q question) huh.Field {
 	}
 	in := huh.NewInput().Key(q.title).Title(q.title).Description(q.desc).Value(q.str).Validate(check(q)).
 		Placeholder(f.placeholder(q))
-	if q.dependsOn != nil {
+	if len(q.dependsOn) > 0 {
 		in = in.PlaceholderFunc(func() string { return f.placeholder(q) }, q.dependsOn)
 	}
 	if q.kind == secret {
@@ -96,4 +96,11 @@ func check(q question) func(string) error {
 		}
 		return q.validate(strings.TrimSpace(s))
 	}
+}
+
+// formSize is the room the form gets: the body less the lines huh adds below a page when an answer
+// is refused (a blank line and the message), so that the message is never cut off on a page taller
+// than the screen, which scrolls.
+func (m *model) formSize() tea.WindowSizeMsg {
+	return tea.WindowSizeMsg{Width: m.contentWidth(), Height: max(m.bodyHeight()-3, 5)}
 }

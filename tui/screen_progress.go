@@ -51,6 +51,8 @@ func (m *model) stopInstall() {
 func (m *model) applied(err error) (tea.Model, tea.Cmd) {
 	m.err = err
 	switch {
+	case err == nil && !m.stopped && m.needsMailStep():
+		return m, m.startMail()
 	case err == nil:
 		m.status = Done
 	case m.stopped && errors.Is(err, context.Canceled):

@@ -54,6 +54,9 @@ func (m *model) confirm() (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	if m.o.DryRun || !m.plan.Changed() {
+		if m.needsMailStep() {
+			return m, m.startMail() // nothing to install, but the mailbox may still need its sign-in
+		}
 		m.status = Done
 		return m, tea.Quit
 	}

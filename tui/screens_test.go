@@ -213,6 +213,7 @@ func TestMailboxPage(t *testing.T) {
 	d.at("Configurare ora la casella?")
 	d.key(tea.KeyUp, "")
 	d.enter()
+	d.answer("Dove si trova la casella?", "") // a server with a password, the first choice
 	d.answer("Indirizzo della casella", "helpdesk@comune.esempio.it")
 	d.answer("Server IMAP", "imap.comune.prova.it")
 	d.at("Password della casella")

@@ -9,13 +9,16 @@ import (
 	"github.com/rocca-pa/rocca"
 	"github.com/rocca-pa/rocca/internal/adminapi"
 	"github.com/rocca-pa/rocca/internal/backup"
+	"github.com/rocca-pa/rocca/internal/mail"
 	"github.com/rocca-pa/rocca/internal/sqlite"
 )
 
 // cmdBackup writes an archive while the server may be running: SQLite's VACUUM INTO reads a
-// consistent snapshot alongside the server's writers.
+// consistent snapshot alongside the server's writers. The key of the mail accounts' OAuth2
+// sign-ins goes in only with --with-oauth-key.
 func (c *cli) cmdBackup(args []string) int {
 	fs := c.flags("backup", "cli.usage.backup")
+	withKey := fs.Bool("with-oauth-key", false, c.t("cli.flag.with_oauth_key"))
 	if code, stop := c.parse(fs, args); stop {
 		return code
 	}
@@ -37,11 +40,21 @@ func (c *cli) cmdBackup(args []string) int {
 	}
 	defer db.Close()
 	dest, _ := filepath.Abs(fs.Arg(0))
-	m, err := backup.Create(ctx, backup.Source{DB: db, DataDir: cfg.Server.DataDir, ConfigFile: cfgFile, Version: buildVersion()}, dest)
+	src := backup.Source{DB: db, DataDir: cfg.Server.DataDir, ConfigFile: cfgFile, Version: buildVersion()}
+	if *withKey {
+		src.OAuthKey = filepath.Join(cfg.Server.DataDir, mail.KeyFileName)
+		if _, err := os.Stat(src.OAuthKey); err != nil {
+			return c.fail(rocca.Localized(rocca.ENOTFOUND, "cli.backup.no_oauth_key", "no OAuth2 key at "+src.OAuthKey+": no mail account was ever signed in with OAuth2", src.OAuthKey))
+		}
+	}
+	m, err := backup.Create(ctx, src, dest)
 	if err != nil {
 		return c.fail(err)
 	}
 	fmt.Fprintln(c.stdout, c.t("cli.backup.done", dest, len(m.Files)))
+	if *withKey {
+		fmt.Fprintln(c.stdout, c.t("cli.backup.oauth_key_included"))
+	}
 	return exitOK
 }
 
@@ -74,6 +87,9 @@ func (c *cli) cmdRestore(args []string) int {
 	}
 	if res.ConfigNote != "" {
 		fmt.Fprintln(c.stdout, c.t("cli.restore.config_kept", cfgFile, res.ConfigNote))
+	}
+	if res.OAuthKey {
+		fmt.Fprintln(c.stdout, c.t("cli.restore.oauth_key"))
 	}
 	return exitOK
 }

@@ -194,6 +194,8 @@ func (c *cli) applyPlan(ctx context.Context, a *installer.Answers, plan *install
 		}
 		return exitError
 	}
+	// An OAuth2 mailbox is signed in after the install: unattended, the summary says how.
+	plan.NoteMailSignIns(ctx)
 	fmt.Fprintln(c.stdout)
 	installer.WriteSummary(c.stdout, c.cat, c.lang, a, plan)
 	return exitOK

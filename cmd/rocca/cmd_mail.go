@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"os/signal"
@@ -67,7 +68,7 @@ func (c *cli) mailLogin(args []string) int {
 	}
 	var dc mail.DeviceCode
 	if err := cl.Do(ctx, "POST", "/v1/mail/device", mail.DeviceStartRequest{Account: *account}, &dc); err != nil {
-		return c.fail(err)
+		return c.mailFail(err)
 	}
 	fmt.Fprintln(c.stdout, c.t("cli.mail.open_url", dc.Account, dc.VerificationURI))
 	fmt.Fprintln(c.stdout, c.t("cli.mail.enter_code", dc.UserCode))
@@ -103,12 +104,26 @@ func (c *cli) mailLogin(args []string) int {
 			}
 			return exitOK
 		case mail.DeviceFailed:
-			return c.fail(&rocca.Error{Code: rocca.EUNAVAILABLE, Message: p.Error, Key: p.ErrorKey, Args: p.ErrorArgs})
+			return c.mailFail(&rocca.Error{Code: rocca.EUNAVAILABLE, Message: p.Error, Key: p.ErrorKey, Args: p.ErrorArgs})
 		}
 		if ctx.Err() != nil {
 			return c.mailCancelled(dc.ID)
 		}
 	}
+}
+
+// mailFail reports a failed sign-in and, under it, the usual fix for what the provider said
+// (admin consent missing, wrong tenant, an expired secret…).
+func (c *cli) mailFail(err error) int {
+	code := c.fail(err)
+	var re *rocca.Error
+	if !errors.As(err, &re) || !strings.HasPrefix(re.Key, "mail.") {
+		return code // not the provider's answer (the server is down, a usage error…)
+	}
+	if hint := mail.Diagnose(mail.MethodOAuth2, err); hint != "" && c.cat.Has(c.lang, hint) {
+		fmt.Fprintln(c.stderr, "  "+c.t(hint))
+	}
+	return code
 }
 
 // mailCancelled stops the server's polling after Ctrl-C.

@@ -3,6 +3,10 @@
 // certificate files, with a manifest of SHA-256 sums. Restore checks everything before it replaces
 // anything, and moves what it replaces aside instead of deleting it.
 //
+// The key that encrypts the mail accounts' stored OAuth2 sign-ins (<data_dir>/oauth.key) is left out
+// unless asked for (Source.OAuthKey): an archive without it holds the sign-ins only encrypted, so
+// a stolen archive does not give access to the municipality's mailbox.
+//
 // Only cmd/rocca imports it. Client private keys are never in the data dir, so never in a backup.
 package backup
 
@@ -32,6 +36,8 @@ const (
 	dbName       = "rocca.db"
 	configName   = "config/rocca.toml"
 	manifestName = "manifest.json"
+	// OAuthKeyName is the archive member of the OAuth2 key file, when it is included.
+	OAuthKeyName = "data/oauth.key"
 )
 
 // KeyDirs are the data-dir subdirectories whose files are secrets the server generated and that a
@@ -59,6 +65,9 @@ type Source struct {
 	DataDir    string
 	ConfigFile string // "" when the server runs on embedded defaults
 	Version    string
+	// OAuthKey is the mail accounts' OAuth2 key file to include (archived as data/oauth.key and
+	// restored into the data dir); "" leaves it out, the default.
+	OAuthKey string
 }
 
 // Create writes the archive to dest (which must not exist) and returns its manifest. The database
@@ -81,6 +90,9 @@ func Create(ctx context.Context, src Source, dest string) (*Manifest, error) {
 		if err := addTree(files, src.DataDir, d); err != nil {
 			return nil, err
 		}
+	}
+	if src.OAuthKey != "" {
+		files[OAuthKeyName] = src.OAuthKey
 	}
 	return writeArchive(dest, files, src.Version)
 }

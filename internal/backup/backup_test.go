@@ -1,7 +1,10 @@
 package backup
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -115,4 +118,79 @@ func TestSafeName(t *testing.T) {
 			t.Errorf("safeName(%q) = %v", name, !want)
 		}
 	}
+}
+
+// members lists the names in an archive.
+func members(t *testing.T, m *Manifest) map[string]bool {
+	t.Helper()
+	names := map[string]bool{}
+	for _, f := range m.Files {
+		names[f.Name] = true
+	}
+	return names
+}
+
+// TestOAuthKeyOnlyWhenAsked: the key of the mail accounts' OAuth2 sign-ins stays out of an archive
+// unless asked for; asked for, it is archived and a restore puts it back, 0600, byte for byte.
+func TestOAuthKeyOnlyWhenAsked(t *testing.T) {
+	src, dir := setup(t)
+	key := filepath.Join(src.DataDir, "oauth.key")
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	if err := os.WriteFile(key, secret, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	plain := filepath.Join(dir, "plain.tar.gz")
+	m, err := Create(context.Background(), src, plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if names := members(t, m); names[OAuthKeyName] || !names["data/keys/server.key"] {
+		t.Fatalf("default archive holds %v; want the server keys without %s", names, OAuthKeyName)
+	}
+	if body, _ := os.ReadFile(plain); bytes.Contains(gunzip(t, body), secret) {
+		t.Fatal("the default archive contains the OAuth2 key")
+	}
+
+	src.OAuthKey = key
+	with := filepath.Join(dir, "with.tar.gz")
+	if m, err = Create(context.Background(), src, with); err != nil {
+		t.Fatal(err)
+	}
+	if !members(t, m)[OAuthKeyName] {
+		t.Fatalf("archive with the key holds %+v", m.Files)
+	}
+	target := Target{DataDir: filepath.Join(dir, "restored"), ConfigFile: filepath.Join(dir, "etc", "rocca.toml")}
+	res, err := Restore(context.Background(), with, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	restored := filepath.Join(target.DataDir, "oauth.key")
+	got, err := os.ReadFile(restored)
+	if err != nil || !bytes.Equal(got, secret) || !res.OAuthKey {
+		t.Fatalf("restored key %q (%v), result %+v", got, err, res)
+	}
+	if fi, _ := os.Stat(restored); fi.Mode().Perm() != 0o600 {
+		t.Errorf("restored key mode %v; want 0600", fi.Mode().Perm())
+	}
+
+	// Restoring the plain archive over it leaves the key where it is: nothing to put back.
+	if res, err = Restore(context.Background(), plain, target); err != nil || res.OAuthKey {
+		t.Fatalf("plain restore: %+v, %v", res, err)
+	}
+	if got, _ := os.ReadFile(restored); !bytes.Equal(got, secret) {
+		t.Error("a restore without the key touched the key file")
+	}
+}
+
+func gunzip(t *testing.T, body []byte) []byte {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

@@ -33,6 +33,7 @@ type Result struct {
 	Manifest   *Manifest
 	MovedAside string // directory holding the files the restore replaced, "" if none
 	ConfigNote string // where the archived config was put, when the live one was kept
+	OAuthKey   bool   // the archive held the OAuth2 key file, now back in the data dir
 }
 
 // Verify unpacks the archive into a temporary directory next to the data dir, checks every file
@@ -110,7 +111,15 @@ func place(tmp, name string, t Target, aside string, res *Result) error {
 		if err := os.MkdirAll(filepath.Dir(to), 0o700); err != nil {
 			return fmt.Errorf("restore: %w", err)
 		}
-		return rename(from, to)
+		if err := rename(from, to); err != nil {
+			return err
+		}
+		res.OAuthKey = res.OAuthKey || name == OAuthKeyName
+		// Keys and certificates: readable by the service alone, whatever the umask was.
+		if err := os.Chmod(to, 0o600); err != nil {
+			return fmt.Errorf("restore: %w", err)
+		}
+		return nil
 	}
 }
 
