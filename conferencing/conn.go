@@ -3,6 +3,7 @@ package conferencing
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -167,4 +168,36 @@ func (c *conn) drain() bool {
 func (c *conn) write(b []byte) bool {
 	_ = c.ws.SetWriteDeadline(time.Now().Add(writeWait))
 	return c.ws.WriteMessage(websocket.TextMessage, b) == nil
+}
+
+// readMessages hands each message of the client to handle until the connection ends, handle
+// returns false, or a message is too large. Until joined() the client has joinWait to join;
+// afterwards every message or pong keeps the connection alive for pongWait.
+func (c *conn) readMessages(joined func() bool, handle func([]byte) bool) {
+	ws := c.ws
+	_ = ws.SetReadDeadline(time.Now().Add(joinWait))
+	ws.SetPongHandler(func(string) error { return ws.SetReadDeadline(time.Now().Add(pongWait)) })
+	for !c.closed() {
+		typ, rd, err := ws.NextReader()
+		if err != nil {
+			return
+		}
+		b, err := io.ReadAll(io.LimitReader(rd, MaxMessageSize+1))
+		if err != nil {
+			return
+		}
+		if joined() {
+			_ = ws.SetReadDeadline(time.Now().Add(pongWait))
+		}
+		if len(b) > MaxMessageSize {
+			c.fail(errTooLarge(), "", closeTooBig)
+			return
+		}
+		if typ != websocket.TextMessage {
+			b = nil // binary frames are malformed JSON
+		}
+		if !handle(b) {
+			return
+		}
+	}
 }

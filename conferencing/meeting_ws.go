@@ -2,7 +2,6 @@ package conferencing
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"time"
 
@@ -68,32 +67,7 @@ func (s *Service) serveConn(c *conn, m *Meeting) {
 			ss.mem.r.leave(ss.mem)
 		}
 	}()
-	ws := c.ws
-	_ = ws.SetReadDeadline(time.Now().Add(joinWait))
-	ws.SetPongHandler(func(string) error { return ws.SetReadDeadline(time.Now().Add(pongWait)) })
-	for !c.closed() {
-		typ, rd, err := ws.NextReader()
-		if err != nil {
-			return
-		}
-		b, err := io.ReadAll(io.LimitReader(rd, MaxMessageSize+1))
-		if err != nil {
-			return
-		}
-		if ss.mem != nil {
-			_ = ws.SetReadDeadline(time.Now().Add(pongWait))
-		}
-		if len(b) > MaxMessageSize {
-			c.fail(errTooLarge(), "", closeTooBig)
-			return
-		}
-		if typ != websocket.TextMessage {
-			b = nil // binary frames are malformed JSON
-		}
-		if !ss.handle(b) {
-			return
-		}
-	}
+	c.readMessages(func() bool { return ss.mem != nil }, ss.handle)
 }
 
 // handle processes one message; false ends the connection.

@@ -2,15 +2,10 @@ package conferencing
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"time"
 
-	"github.com/gorilla/websocket"
-	"github.com/pion/webrtc/v4"
-
 	"github.com/rocca-pa/rocca"
-	"github.com/rocca-pa/rocca/conferencing/sfu"
 	"github.com/rocca-pa/rocca/internal/web"
 )
 
@@ -57,32 +52,7 @@ func (s *Service) serveViewer(c *conn, m *Meeting, stream string) {
 			vs.v.r.leaveViewer(vs.v)
 		}
 	}()
-	ws := c.ws
-	_ = ws.SetReadDeadline(time.Now().Add(joinWait))
-	ws.SetPongHandler(func(string) error { return ws.SetReadDeadline(time.Now().Add(pongWait)) })
-	for !c.closed() {
-		typ, rd, err := ws.NextReader()
-		if err != nil {
-			return
-		}
-		b, err := io.ReadAll(io.LimitReader(rd, MaxMessageSize+1))
-		if err != nil {
-			return
-		}
-		if vs.v != nil {
-			_ = ws.SetReadDeadline(time.Now().Add(pongWait))
-		}
-		if len(b) > MaxMessageSize {
-			c.fail(errTooLarge(), "", closeTooBig)
-			return
-		}
-		if typ != websocket.TextMessage {
-			b = nil
-		}
-		if !vs.handle(b) {
-			return
-		}
-	}
+	c.readMessages(func() bool { return vs.v != nil }, vs.handle)
 }
 
 // handle processes one message; false ends the connection.
@@ -152,40 +122,4 @@ func (vs *viewerSession) join(msg Message) bool {
 	}
 	_ = vs.c.ws.SetReadDeadline(time.Now().Add(pongWait))
 	return true
-}
-
-// sfuMessage hands a negotiation message to an SFU participant (sp nil: not connected).
-func sfuMessage(sp *sfu.Participant, msg Message) error {
-	if sp == nil {
-		return rocca.Localized(rocca.ECONFLICT, "conf.error.not_joined", "not connected to the media server")
-	}
-	switch msg.Type {
-	case TypeOffer:
-		err := sfuCall(func(ctx context.Context) error {
-			return sp.HandleOffer(ctx, webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: msg.SDP})
-		})
-		return negotiationError(err, "conf.error.glare", "offer crossed the server's offer")
-	case TypeAnswer:
-		err := sfuCall(func(ctx context.Context) error {
-			return sp.HandleAnswer(ctx, webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: msg.SDP})
-		})
-		return negotiationError(err, "conf.error.no_offer", "no offer is waiting for an answer")
-	case TypeCandidate:
-		c := msg.Candidate
-		if c.Candidate == "" {
-			return nil
-		}
-		err := sfuCall(func(ctx context.Context) error {
-			return sp.AddICECandidate(ctx, webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid,
-				SDPMLineIndex: c.SDPMLineIndex, UsernameFragment: c.UsernameFragment})
-		})
-		if code := rocca.ErrorCodeOf(err); code == rocca.EINVALID || code == rocca.ETOOLARGE {
-			return rocca.Localized(code, "conf.error.candidate_refused", "ICE candidate refused")
-		}
-		return err
-	case TypeRestartICE:
-		return sp.RestartICE()
-	default: // TypeLayer
-		return sp.SetPreferredLayer(msg.Publisher, msg.Track, msg.RID)
-	}
 }

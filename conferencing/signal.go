@@ -39,6 +39,11 @@ func (r *room) mediaMessage(mem *member, msg Message) error {
 	r.mu.Lock()
 	sp := mem.sp
 	r.mu.Unlock()
+	return sfuMessage(sp, msg)
+}
+
+// sfuMessage hands a negotiation message to an SFU participant (sp nil: not connected).
+func sfuMessage(sp *sfu.Participant, msg Message) error {
 	if sp == nil {
 		return rocca.Localized(rocca.ECONFLICT, "conf.error.not_joined", "not connected to the media server")
 	}
@@ -56,7 +61,7 @@ func (r *room) mediaMessage(mem *member, msg Message) error {
 	case TypeCandidate:
 		c := msg.Candidate
 		if c.Candidate == "" {
-			return nil // end of candidates
+			return nil
 		}
 		err := sfuCall(func(ctx context.Context) error {
 			return sp.AddICECandidate(ctx, webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid,
