@@ -45,6 +45,14 @@ type systemFirewall struct {
 	subnet netip.Prefix
 }
 
-func (f systemFirewall) ApplyFirewall(ctx context.Context, rules []device.Rule) error {
-	return device.ApplyFirewall(ctx, f.iface, f.subnet, rules, true)
+func (f systemFirewall) ApplyFirewall(ctx context.Context, p device.Policy) error {
+	return device.ApplyFirewall(ctx, f.iface, f.subnet, p, true)
+}
+
+func (f systemFirewall) UpdateFirewallSets(ctx context.Context, changes []device.SetChange) error {
+	return device.UpdateFirewallSets(ctx, changes)
+}
+
+func (f systemFirewall) FirewallPresent(ctx context.Context) (bool, error) {
+	return device.FirewallPresent(ctx)
 }

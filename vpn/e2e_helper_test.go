@@ -19,6 +19,7 @@ import (
 	"github.com/rocca-pa/rocca/internal/i18n"
 	"github.com/rocca-pa/rocca/internal/sqlite"
 	"github.com/rocca-pa/rocca/internal/web"
+	"github.com/rocca-pa/rocca/vpn/device"
 )
 
 // The end-to-end test runs the whole VPN part (Service with SystemDevice, its pages, a real SQLite
@@ -58,6 +59,7 @@ type e2eResp struct {
 	Key    string  `json:"key,omitempty"`
 	Peers  []*Peer `json:"peers,omitempty"`
 	Status *Status `json:"status,omitempty"`
+	State  string  `json:"state,omitempty"` // device.FirewallState
 }
 
 // TestHelperVPNServer is not a test: it is the server process of TestEndToEnd.
@@ -144,7 +146,26 @@ func (h *e2eServer) handle(req e2eReq) (e2eResp, error) {
 		if err == nil {
 			err = h.svc.AddMember(h.ctx(), id, req.User)
 		}
+		resp.ID = id
 		return resp, err
+	case "member_add":
+		return resp, h.svc.AddMember(h.ctx(), req.ID, req.User)
+	case "member_remove":
+		u, err := h.auth.UserByEmail(h.ctx(), req.User)
+		if err != nil {
+			return resp, err
+		}
+		return resp, h.svc.RemoveMember(h.ctx(), req.ID, u.ID)
+	case "firewall_state":
+		st, err := device.FirewallState(h.ctx())
+		resp.State = st
+		return resp, err
+	case "firewall_remove": // as `nft flush ruleset` would
+		return resp, device.RemoveFirewall(h.ctx())
+	case "firewall_rebuild": // what start-up does: the whole table from the database
+		h.svc.devMu.Lock()
+		h.svc.syncFirewallLocked(h.ctx(), nil, true)
+		h.svc.devMu.Unlock()
 	default:
 		return resp, fmt.Errorf("unknown op %q", req.Op)
 	}

@@ -28,7 +28,10 @@ import (
 // the LAN, handshake and traffic visible), 3 (revoke within 2 s, expiry at its time, a peer removed
 // by hand comes back, a restart needs no change on the device), 4 (the link serves once; no client
 // private key in the data dir) and 5 (groups reach only their destinations, devices never each
-// other). Steps depend on each other: the first failure stops the test.
+// other), and that adding and revoking devices and moving users between groups change only
+// elements of the nftables sets, leaving exactly the table a whole install leaves (listed through
+// netlink), and that a table removed from outside comes back. Steps depend on each other: the
+// first failure stops the test.
 func TestEndToEnd(t *testing.T) {
 	requireE2E(t)
 	tag := randHex(t, 3)
@@ -140,7 +143,7 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	step("groups: a device in group A reaches only A's destinations, never another device")
-	srv.must(e2eReq{Op: "group", Name: "A", Dst: "192.168.77.2", Port: "tcp/8080", User: "anna@comune.example.it"})
+	groupA := srv.must(e2eReq{Op: "group", Name: "A", Dst: "192.168.77.2", Port: "tcp/8080", User: "anna@comune.example.it"}).ID
 	mustDial(cliNS, "192.168.77.2:8080", "group A's destination")
 	mustNotDial(cliNS, "192.168.77.3:8080", "not a destination of group A")
 	if ping(cliNS, "192.168.77.2", time.Second) {
@@ -150,6 +153,55 @@ func TestEndToEnd(t *testing.T) {
 	if ping(cliNS, "10.86.0.3", time.Second) || ping(cl2NS, "10.86.0.2", time.Second) {
 		t.Fatal("one device reached another")
 	}
+
+	step("devices and members change only set elements, and leave what a whole install leaves")
+	state := func() string { return srv.must(e2eReq{Op: "firewall_state"}).State }
+	sameAsRebuild := func(what string) string {
+		t.Helper()
+		incremental := state()
+		srv.must(e2eReq{Op: "firewall_rebuild"})
+		if rebuilt := state(); rebuilt != incremental {
+			t.Fatalf("%s: the table is\n%s\na whole install of the same state is\n%s", what, incremental, rebuilt)
+		}
+		return incremental
+	}
+	setChanges := func() int { return strings.Count(srv.stderr.String(), "vpn firewall sets updated") }
+	changes0 := setChanges()
+	before := sameAsRebuild("groups set up")
+	extra := srv.must(e2eReq{Op: "add", User: "bruno@comune.example.it", Name: "tablet"})
+	withExtra := sameAsRebuild("a device added")
+	if addr := srv.peer(extra.ID).Address.String(); strings.Contains(before, addr) || !strings.Contains(withExtra, addr) {
+		t.Fatalf("the new device's address %s is not (only) in the table after the add:\n%s", addr, withExtra)
+	}
+	srv.must(e2eReq{Op: "revoke", ID: extra.ID})
+	if after := sameAsRebuild("a device revoked"); after != before {
+		t.Fatalf("after an add and a revoke the table is\n%s\nbefore it was\n%s", after, before)
+	}
+	mustDial(cliNS, "192.168.77.2:8080", "group A's destination after the add and revoke")
+	mustNotDial(cliNS, "192.168.77.3:8080", "not a destination of group A, after the add and revoke")
+	mustDial(cl2NS, "192.168.77.3:8080", "the default access after the add and revoke")
+	if ping(cliNS, "10.86.0.3", time.Second) || ping(cl2NS, "10.86.0.2", time.Second) {
+		t.Fatal("one device reached another after the add and revoke")
+	}
+	srv.must(e2eReq{Op: "member_add", ID: groupA, User: "bruno@comune.example.it"})
+	mustNotDial(cl2NS, "192.168.77.3:8080", "bruno joined group A, which does not reach .3")
+	mustDial(cl2NS, "192.168.77.2:8080", "bruno joined group A")
+	sameAsRebuild("a user joined a group")
+	srv.must(e2eReq{Op: "member_remove", ID: groupA, User: "bruno@comune.example.it"})
+	mustDial(cl2NS, "192.168.77.3:8080", "bruno left group A")
+	if after := sameAsRebuild("a user left a group"); after != before {
+		t.Fatalf("after joining and leaving a group the table is\n%s\nbefore it was\n%s", after, before)
+	}
+	// Add, revoke, join and leave each changed set elements in the kernel, with no fallback.
+	if n := setChanges() - changes0; n != 4 || strings.Contains(srv.stderr.String(), "installing the whole table again") {
+		t.Fatalf("%d set changes applied (want 4), or a fallback to a whole install; server log:\n%s", n, srv.stderr.String())
+	}
+
+	step("a firewall table removed from outside comes back")
+	srv.must(e2eReq{Op: "firewall_remove"})
+	waitUntil(t, 35*time.Second, "the reconcile loop to install the firewall again", func() bool { return state() == before })
+	mustNotDial(cliNS, "192.168.77.3:8080", "the firewall is back: not a destination of group A")
+	mustDial(cliNS, "192.168.77.2:8080", "the firewall is back: group A's destination")
 
 	step("a peer removed by hand with wgctrl comes back")
 	wc, err := wgctrl.New()

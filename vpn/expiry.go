@@ -73,7 +73,7 @@ func (s *Service) expireDue(ctx context.Context) {
 		if !ended {
 			continue // revoked meanwhile
 		}
-		s.removeFromDevice(ctx, p.PublicKey)
+		s.removeFromDevice(ctx, p)
 		s.logger.Info("vpn device expired", "peer", p.ID, "name", p.Name, "expires", p.ExpiresAt)
 		s.auditLog(ctx, "vpn.peer.expire", map[string]any{"peer": p.ID, "name": p.Name, "owner_id": p.OwnerID, "public_key": p.PublicKey})
 	}

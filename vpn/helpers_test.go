@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/netip"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -149,24 +150,99 @@ func (h *fakeHost) device() *fakeDevice {
 	return h.dev
 }
 
-// fakeFirewall records the rules it was given.
+// fakeFirewall keeps the policy it was given and applies set changes to it with the semantics of
+// device.UpdateFirewallSets: all or nothing, and an error for a missing set or address.
 type fakeFirewall struct {
-	mu    sync.Mutex
-	rules []device.Rule
-	calls int
+	mu         sync.Mutex
+	policy     device.Policy
+	calls      int   // whole installs
+	updates    int   // set changes applied
+	failUpdate error // UpdateFirewallSets fails with it
+	absent     bool  // the table was removed from outside
 }
 
-func (f *fakeFirewall) ApplyFirewall(ctx context.Context, rules []device.Rule) error {
+func (f *fakeFirewall) ApplyFirewall(ctx context.Context, p device.Policy) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.rules, f.calls = slices.Clone(rules), f.calls+1
+	f.policy, f.calls, f.absent = clonePolicy(p), f.calls+1, false
+	for i := range f.policy.Sets {
+		slices.SortFunc(f.policy.Sets[i].Addrs, netip.Addr.Compare)
+		f.policy.Sets[i].Addrs = slices.Compact(f.policy.Sets[i].Addrs)
+	}
 	return nil
 }
 
+func (f *fakeFirewall) UpdateFirewallSets(ctx context.Context, changes []device.SetChange) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failUpdate != nil {
+		return f.failUpdate
+	}
+	if f.absent {
+		return errors.New("no table")
+	}
+	p := clonePolicy(f.policy)
+	for _, c := range changes {
+		i := slices.IndexFunc(p.Sets, func(s device.Set) bool { return s.Name == c.Set })
+		if i < 0 {
+			return fmt.Errorf("no set %s", c.Set)
+		}
+		for _, a := range c.Delete {
+			j := slices.Index(p.Sets[i].Addrs, a)
+			if j < 0 {
+				return fmt.Errorf("%s is not in set %s", a, c.Set)
+			}
+			p.Sets[i].Addrs = slices.Delete(p.Sets[i].Addrs, j, j+1)
+		}
+		p.Sets[i].Addrs = append(p.Sets[i].Addrs, c.Add...)
+		slices.SortFunc(p.Sets[i].Addrs, netip.Addr.Compare)
+		p.Sets[i].Addrs = slices.Compact(p.Sets[i].Addrs)
+	}
+	f.policy, f.updates = p, f.updates+1
+	return nil
+}
+
+func (f *fakeFirewall) FirewallPresent(ctx context.Context) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return !f.absent, nil
+}
+
+func clonePolicy(p device.Policy) device.Policy {
+	out := device.Policy{Rules: slices.Clone(p.Rules)}
+	for _, s := range p.Sets {
+		out.Sets = append(out.Sets, device.Set{Name: s.Name, Addrs: slices.Clone(s.Addrs)})
+	}
+	return out
+}
+
+// current returns the rules as they filter: a rule's set replaced by its addresses as /32
+// sources, rules whose set is empty (they match nothing) left out.
 func (f *fakeFirewall) current() []device.Rule {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return slices.Clone(f.rules)
+	var out []device.Rule
+	for _, r := range f.policy.Rules {
+		if r.SrcSet != "" {
+			i := slices.IndexFunc(f.policy.Sets, func(s device.Set) bool { return s.Name == r.SrcSet })
+			if i < 0 || len(f.policy.Sets[i].Addrs) == 0 {
+				continue
+			}
+			for _, a := range f.policy.Sets[i].Addrs {
+				r.Src = append(r.Src, netip.PrefixFrom(a, 32))
+			}
+			r.SrcSet = ""
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// state is the installed policy as text, to compare two ways of reaching it.
+func (f *fakeFirewall) state() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return fmt.Sprintf("%+v", f.policy)
 }
 
 // fakeClock is a settable clock whose timers fire when Advance passes their time.

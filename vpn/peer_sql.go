@@ -3,6 +3,7 @@ package vpn
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -130,11 +131,20 @@ func unendedPeers(ctx context.Context, q querier, now time.Time) ([]*Peer, error
 	return queryPeers(ctx, q, now, `WHERE ended_at = 0 ORDER BY id`)
 }
 
+// livePeerAt returns the device not yet ended that holds address a, or nil.
+func livePeerAt(ctx context.Context, q querier, a netip.Addr, now time.Time) (*Peer, error) {
+	peers, err := queryPeers(ctx, q, now, `WHERE ended_at = 0 AND address = ?`, a.String())
+	if err != nil || len(peers) == 0 {
+		return nil, err
+	}
+	return peers[0], nil
+}
+
 // insertPeer stores a new live device and returns its id.
 func insertPeer(ctx context.Context, q querier, p *Peer) (int64, error) {
-	res, err := q.ExecContext(ctx, `INSERT INTO vpn_peers (owner_id, name, public_key, address, psk, own_key, imported, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		p.OwnerID, p.Name, p.PublicKey, p.Address.String(), p.psk, p.OwnKey, p.Imported, unix(p.CreatedAt), unix(p.ExpiresAt))
+	res, err := q.ExecContext(ctx, `INSERT INTO vpn_peers (owner_id, name, public_key, address, addr_num, psk, own_key, imported, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		p.OwnerID, p.Name, p.PublicKey, p.Address.String(), addrNum(p.Address), p.psk, p.OwnKey, p.Imported, unix(p.CreatedAt), unix(p.ExpiresAt))
 	if err != nil {
 		return 0, err
 	}
@@ -163,25 +173,29 @@ func setPeerKey(ctx context.Context, q querier, id int64, key, psk string) (bool
 	return n == 1, err
 }
 
-// takenAddresses returns the addresses of live devices and of devices that ended less than
-// holdBack ago: none of them may be given out now.
-func takenAddresses(ctx context.Context, q querier, now time.Time, holdBack time.Duration) (map[netip.Addr]bool, error) {
-	rows, err := q.QueryContext(ctx, `SELECT address FROM vpn_peers WHERE ended_at = 0 OR ended_at > ?`, unix(now.Add(-holdBack)))
+// takenCount counts the addresses from lo to hi (inclusive) that live devices hold or that
+// devices which ended after cut held: none of them may be given out now. It reads one range of
+// the index on addr_num.
+func takenCount(ctx context.Context, q querier, lo, hi netip.Addr, cut time.Time) (int, error) {
+	var n int
+	err := q.QueryRowContext(ctx, `SELECT count(DISTINCT addr_num) FROM vpn_peers
+		WHERE addr_num BETWEEN ? AND ? AND (ended_at = 0 OR ended_at > ?)`, addrNum(lo), addrNum(hi), unix(cut)).Scan(&n)
 	if err != nil {
-		return nil, fmt.Errorf("taken addresses: %w", err)
+		return 0, fmt.Errorf("taken addresses: %w", err)
 	}
-	defer rows.Close()
-	out := map[netip.Addr]bool{}
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		if a, err := netip.ParseAddr(s); err == nil {
-			out[a] = true
-		}
-	}
-	return out, rows.Err()
+	return n, nil
+}
+
+// addrNum is an IPv4 address as the number stored in vpn_peers.addr_num.
+func addrNum(a netip.Addr) int64 {
+	b := a.As4()
+	return int64(binary.BigEndian.Uint32(b[:]))
+}
+
+func addrFromNum(n int64) netip.Addr {
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], uint32(n))
+	return netip.AddrFrom4(b)
 }
 
 // countLive counts the owner's live devices.

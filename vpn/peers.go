@@ -163,11 +163,8 @@ func (s *Service) addPeer(ctx context.Context, owner *rocca.User, in NewPeer, li
 		if err := checkFree(ctx, tx, p, now, limit); err != nil {
 			return err
 		}
-		taken, err := takenAddresses(ctx, tx, now, s.cfg.HoldBack)
-		if err != nil {
-			return err
-		}
-		if p.Address, err = allocate(s.net.subnet, taken, s.cfg.HoldBack); err != nil {
+		var err error
+		if p.Address, err = allocate(ctx, tx, s.net.subnet, now, s.cfg.HoldBack); err != nil {
 			return err
 		}
 		p.ID, err = insertPeer(ctx, tx, p)
@@ -182,7 +179,7 @@ func (s *Service) addPeer(ctx context.Context, owner *rocca.User, in NewPeer, li
 	s.logger.Info("vpn device created", "peer", p.ID, "user", owner.Email, "name", p.Name, "address", p.Address.String())
 	s.auditLog(ctx, "vpn.peer.create", map[string]any{"peer": p.ID, "user": owner.Email, "name": p.Name,
 		"address": p.Address.String(), "public_key": p.PublicKey, "own_key": p.OwnKey, "expires": expiryDetail(p.ExpiresAt)})
-	s.applyPeer(ctx, p, pub, psk)
+	s.applyPeer(ctx, p, pub, psk, wgtypes.Key{})
 	if !p.ExpiresAt.IsZero() {
 		s.scheduleExpiry(ctx)
 	}
@@ -351,7 +348,7 @@ func (s *Service) revoke(ctx context.Context, p *Peer) error {
 	if !ended {
 		return rocca.Localized(rocca.ECONFLICT, "vpn.error.already_ended", fmt.Sprintf("the device %q is already revoked or expired", p.Name), p.Name)
 	}
-	s.removeFromDevice(ctx, p.PublicKey)
+	s.removeFromDevice(ctx, p)
 	s.logger.Info("vpn device revoked", "peer", p.ID, "name", p.Name)
 	s.auditLog(ctx, "vpn.peer.revoke", map[string]any{"peer": p.ID, "name": p.Name, "owner_id": p.OwnerID, "public_key": p.PublicKey})
 	s.scheduleExpiry(ctx)
@@ -419,8 +416,11 @@ func (s *Service) rekey(ctx context.Context, p *Peer, claim func(*sql.Tx) error)
 	}
 	p.PublicKey, p.OwnKey, p.psk, p.PSK = k.PublicKey().String(), false, sealed, sealed != ""
 	p.LastHandshake, p.RxBytes, p.TxBytes, p.Endpoint, p.Online = time.Time{}, 0, 0, "", false
-	s.removeFromDevice(ctx, old)
-	s.applyPeer(ctx, p, k.PublicKey(), psk)
+	oldKey, err := wgtypes.ParseKey(old)
+	if err != nil {
+		s.logger.Error("rekey: bad key in database", "peer", p.ID, "err", err)
+	}
+	s.applyPeer(ctx, p, k.PublicKey(), psk, oldKey)
 	s.auditLog(ctx, "vpn.peer.rekey", map[string]any{"peer": p.ID, "name": p.Name, "public_key": p.PublicKey, "old_public_key": old})
 	owner, err := s.users.UserByID(ctx, p.OwnerID)
 	if err != nil {

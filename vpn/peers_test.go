@@ -2,6 +2,7 @@ package vpn
 
 import (
 	"context"
+	"math/rand/v2"
 	"net/netip"
 	"regexp"
 	"slices"
@@ -465,5 +466,59 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for: %s", what)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestAllocateFindsLowestFree compares allocate with a plain scan over random pools: live
+// devices, devices ended within the hold-back (taken) and long ago (free), in a /26.
+func TestAllocateFindsLowestFree(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.Subnet = "10.86.0.0/26" })
+	ctx := context.Background()
+	subnet := netip.MustParsePrefix("10.86.0.0/26")
+	now := e.clock.Now()
+	rng := rand.New(rand.NewPCG(1, 2))
+	for round := range 40 {
+		if _, err := e.db.ExecContext(ctx, `DELETE FROM vpn_peers`); err != nil {
+			t.Fatal(err)
+		}
+		taken := map[netip.Addr]bool{}
+		density := rng.Float64()
+		first, last := poolRange(subnet)
+		for a := first; a.Compare(last) <= 0; a = a.Next() {
+			if rng.Float64() > density {
+				continue
+			}
+			ended := int64(0)
+			switch rng.IntN(3) {
+			case 1:
+				ended = now.Add(-time.Hour).Unix() // held back
+				taken[a] = true
+			case 2:
+				ended = now.Add(-48 * time.Hour).Unix() // released long ago
+			default:
+				taken[a] = true
+			}
+			if _, err := e.db.ExecContext(ctx, `INSERT INTO vpn_peers (owner_id, name, public_key, address, addr_num, created_at, ended_at)
+				VALUES (?, ?, ?, ?, ?, 1, ?)`, e.anna.ID, a.String(), "k"+a.String(), a.String(), addrNum(a), ended); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want := netip.Addr{}
+		for a := first; a.Compare(last) <= 0; a = a.Next() {
+			if !taken[a] {
+				want = a
+				break
+			}
+		}
+		got, err := allocate(ctx, e.db, subnet, now, DefaultHoldBack)
+		if !want.IsValid() {
+			if rocca.ErrorCodeOf(err) != rocca.ECONFLICT {
+				t.Fatalf("round %d: full pool gave %s, %v; want pool exhausted", round, got, err)
+			}
+			continue
+		}
+		if err != nil || got != want {
+			t.Fatalf("round %d (density %.2f): allocate = %s, %v; want %s", round, density, got, err, want)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io/fs"
 	"net"
+	"net/netip"
 	"slices"
 	"time"
 
@@ -13,29 +14,36 @@ import (
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 )
 
-// applyPeer puts one device on the interface now. A failure is logged and left to the next
+// applyPeer puts one device on the interface now, replacing the key old when it is not zero (a
+// rekey), and puts its address in its firewall sets. A failure is logged and left to the next
 // reconcile pass: the database is what counts.
-func (s *Service) applyPeer(ctx context.Context, p *Peer, key wgtypes.Key, psk *wgtypes.Key) {
+func (s *Service) applyPeer(ctx context.Context, p *Peer, key wgtypes.Key, psk *wgtypes.Key, old wgtypes.Key) {
 	pc := wgtypes.PeerConfig{PublicKey: key, ReplaceAllowedIPs: true, AllowedIPs: []net.IPNet{hostNet(p.Address)}}
 	zero := wgtypes.Key{}
 	pc.PresharedKey = &zero
 	if psk != nil {
 		pc.PresharedKey = psk
 	}
-	s.applyNow(ctx, []wgtypes.PeerConfig{pc})
+	changes := []wgtypes.PeerConfig{pc}
+	if old != zero {
+		changes = []wgtypes.PeerConfig{{PublicKey: old, Remove: true}, pc}
+	}
+	s.applyNow(ctx, changes, p.Address)
 }
 
-// removeFromDevice takes a key off the interface now.
-func (s *Service) removeFromDevice(ctx context.Context, publicKey string) {
-	key, err := wgtypes.ParseKey(publicKey)
+// removeFromDevice takes an ended device off the interface and out of the firewall now.
+func (s *Service) removeFromDevice(ctx context.Context, p *Peer) {
+	key, err := wgtypes.ParseKey(p.PublicKey)
 	if err != nil {
-		s.logger.Error("remove device: bad key in database", "err", err)
+		s.logger.Error("remove device: bad key in database", "peer", p.ID, "err", err)
 		return
 	}
-	s.applyNow(ctx, []wgtypes.PeerConfig{{PublicKey: key, Remove: true}})
+	s.applyNow(ctx, []wgtypes.PeerConfig{{PublicKey: key, Remove: true}}, p.Address)
 }
 
-func (s *Service) applyNow(ctx context.Context, changes []wgtypes.PeerConfig) {
+// applyNow applies peer changes to the interface and brings the firewall sets of the devices at
+// addrs up to date.
+func (s *Service) applyNow(ctx context.Context, changes []wgtypes.PeerConfig, addrs ...netip.Addr) {
 	s.devMu.Lock()
 	defer s.devMu.Unlock()
 	if s.dev != nil {
@@ -44,7 +52,7 @@ func (s *Service) applyNow(ctx context.Context, changes []wgtypes.PeerConfig) {
 			s.poke()
 		}
 	}
-	s.syncFirewallLocked(ctx, false)
+	s.refreshFirewallLocked(ctx, addrs...)
 }
 
 // Reconcile makes the interface equal to the database: it opens the interface if it is closed or
@@ -94,7 +102,7 @@ func (s *Service) Reconcile(ctx context.Context) {
 		}
 		s.logger.Info("vpn interface reconciled", "changes", len(changes), "reopened", reopened)
 	}
-	s.syncFirewallLocked(ctx, reopened)
+	s.syncFirewallLocked(ctx, want, reopened || s.firewallGoneLocked(ctx))
 	s.observe(ctx, onDevice, want)
 }
 
@@ -116,8 +124,25 @@ func (s *Service) openLocked(ctx context.Context) bool {
 	if s.devErr != nil {
 		s.logger.Info("vpn interface available again")
 	}
-	s.dev, s.devErr, s.reopen, s.rulesSig = d, nil, false, ""
+	s.dev, s.devErr, s.reopen = d, nil, false
 	return true
+}
+
+// firewallGoneLocked reports whether the firewall we installed has disappeared (removed from
+// outside Rocca, e.g. `nft flush ruleset`): the devices' traffic would pass unfiltered.
+func (s *Service) firewallGoneLocked(ctx context.Context) bool {
+	if s.firewall == nil || s.fwSig == "" {
+		return false
+	}
+	present, err := s.firewall.FirewallPresent(ctx)
+	if err != nil {
+		s.logger.Warn("check the vpn firewall", "err", err)
+		return false
+	}
+	if !present {
+		s.logger.Warn("the vpn firewall table was removed from outside Rocca; installing it again")
+	}
+	return !present
 }
 
 // wanted is a live device as the interface should hold it.

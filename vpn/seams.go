@@ -25,10 +25,18 @@ type Device interface {
 // start, after the interface vanished, and after an import changed the key.
 type OpenDevice func(ctx context.Context, key wgtypes.Key) (Device, error)
 
-// Firewall installs the access rules of the devices, replacing the previous ones atomically. Traffic
-// between devices and traffic no rule allows are dropped by the implementation.
+// Firewall holds the access rules of the devices. Traffic between devices and traffic no rule
+// allows are dropped by the implementation.
 type Firewall interface {
-	ApplyFirewall(ctx context.Context, rules []device.Rule) error
+	// ApplyFirewall replaces the whole firewall with p atomically.
+	ApplyFirewall(ctx context.Context, p device.Policy) error
+	// UpdateFirewallSets adds and deletes addresses of the named sets in one transaction, all or
+	// nothing. It fails when a set or an address to delete is missing; the service then installs
+	// the whole firewall again.
+	UpdateFirewallSets(ctx context.Context, changes []device.SetChange) error
+	// FirewallPresent reports whether the firewall is still installed (something outside Rocca,
+	// such as `nft flush ruleset`, may have removed it).
+	FirewallPresent(ctx context.Context) (bool, error)
 }
 
 // Users is what the part needs from the accounts (auth.Service implements it).

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -56,7 +57,8 @@ type Service struct {
 	devErr    error  // why the interface could not be opened, for Status
 	reopen    bool   // the server key changed: open the interface again
 	serverKey wgtypes.Key
-	rulesSig  string // signature of the firewall rules last applied, "" = none yet
+	fwSig     string                  // plan.sig of the firewall installed, "" = none (install it whole)
+	fwSets    map[netip.Addr][]string // the sets each device address is in, as installed
 
 	mu        sync.Mutex // guards the fields below
 	stats     map[int64]peerStats

@@ -59,12 +59,13 @@ func (s *Service) Status(ctx context.Context) (*Status, error) {
 		st.TxBytes += p.TxBytes
 	}
 	now := s.clock.Now()
-	taken, err := takenAddresses(ctx, s.db, now, s.cfg.HoldBack)
+	first, last := poolRange(s.net.subnet)
+	taken, err := takenCount(ctx, s.db, first, last, now.Add(-s.cfg.HoldBack))
 	if err != nil {
 		return nil, err
 	}
 	total := 1<<(32-s.net.subnet.Bits()) - 3 // network, server and broadcast are never given out
-	st.FreeAddresses = max(total-len(taken), 0)
+	st.FreeAddresses = max(total-taken, 0)
 	s.mu.Lock()
 	st.LastReconcile = s.statsAt
 	s.mu.Unlock()

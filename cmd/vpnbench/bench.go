@@ -82,7 +82,19 @@ func (b *bench) run(ctx context.Context) error {
 	if err := b.atFullSize(ctx); err != nil {
 		return err
 	}
-	b.r.hwm = b.status("VmHWM")
+	b.r.hwm = procStatus(b.cmd.Process.Pid, "VmHWM")
+	if err := b.restartWithLimit(ctx); err != nil {
+		return err
+	}
+	b.stopServer() // the wireguard-go-alone figures are read with nothing else running
+	b.logf("measuring the embedded wireguard-go alone with 0 and %d peers", b.o.peers)
+	var err error
+	if b.r.alone0, err = b.measureAlone(ctx, 0); err != nil {
+		return err
+	}
+	if b.r.alone, err = b.measureAlone(ctx, b.o.peers); err != nil {
+		return err
+	}
 	b.r.finished = time.Now()
 	return b.write()
 }
@@ -104,11 +116,26 @@ func (b *bench) setup(ctx context.Context) error {
 	if b.dir, err = os.MkdirTemp("", "vpnbench-"); err != nil {
 		return err
 	}
+	b.admin = adminapi.NewClient(filepath.Join(b.dir, "data", "admin.sock"))
+	b.web = nsHTTP(b.ns)
+	if b.wg, err = wgctrl.New(); err != nil {
+		return err
+	}
+	if err := b.writeConfig(0); err != nil {
+		return err
+	}
+	return b.startServer(ctx)
+}
+
+// writeConfig writes rocca.toml: the VPN in userspace mode, meetings and helpdesk off, and the
+// soft memory limit memLimitMB (0: none, Go's default pacing).
+func (b *bench) writeConfig(memLimitMB int) error {
 	cfg := fmt.Sprintf(`[server]
 listen = %q
 public_url = "http://%s"
 data_dir = %q
 metrics_listen = %q
+memory_limit_mb = %d
 
 [municipality]
 name = "Comune di Prova"
@@ -127,29 +154,26 @@ enabled = false
 
 [helpdesk]
 enabled = false
-`, webAddr, webAddr, filepath.Join(b.dir, "data"), metricsAddr, b.iface, subnet)
-	cfgPath := filepath.Join(b.dir, "rocca.toml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		return err
-	}
-	logFile, err := os.Create(filepath.Join(b.dir, "serve.log"))
+`, webAddr, webAddr, filepath.Join(b.dir, "data"), metricsAddr, memLimitMB, b.iface, subnet)
+	return os.WriteFile(filepath.Join(b.dir, "rocca.toml"), []byte(cfg), 0o600)
+}
+
+// startServer starts rocca serve in the namespace and waits until its VPN interface is up.
+func (b *bench) startServer(ctx context.Context) error {
+	logFile, err := os.OpenFile(filepath.Join(b.dir, "serve.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
 	}
 	defer logFile.Close()
 	// ip execs rocca after entering the namespace: the process is rocca serve itself.
-	b.cmd = exec.Command("ip", "netns", "exec", b.ns, b.o.rocca, "serve", "--config", cfgPath)
+	b.cmd = exec.Command("ip", "netns", "exec", b.ns, b.o.rocca, "serve", "--config", filepath.Join(b.dir, "rocca.toml"))
 	b.cmd.Stdout, b.cmd.Stderr = logFile, logFile
 	if err := b.cmd.Start(); err != nil {
 		return fmt.Errorf("start rocca serve: %w", err)
 	}
-	b.done = make(chan struct{})
-	go func() { b.cmd.Wait(); close(b.done) }()
-	b.admin = adminapi.NewClient(filepath.Join(b.dir, "data", "admin.sock"))
-	b.web = nsHTTP(b.ns)
-	if b.wg, err = wgctrl.New(); err != nil {
-		return err
-	}
+	done := make(chan struct{})
+	b.done = done
+	go func(cmd *exec.Cmd) { cmd.Wait(); close(done) }(b.cmd)
 	b.logf("rocca serve started in namespace %s (interface %s), waiting for the VPN", b.ns, b.iface)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -178,6 +202,21 @@ enabled = false
 		return fmt.Errorf("process %d runs %q, not %s: cannot read its memory", b.cmd.Process.Pid, exe, want)
 	}
 	return nil
+}
+
+// stopServer stops rocca serve as systemd would (SIGTERM), killing it after 30 s.
+func (b *bench) stopServer() {
+	if b.cmd == nil || b.cmd.Process == nil {
+		return
+	}
+	b.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-b.done:
+	case <-time.After(30 * time.Second):
+		b.logf("rocca serve did not stop within 30 s of SIGTERM; killing it")
+		b.cmd.Process.Kill()
+		<-b.done
+	}
 }
 
 // users creates the administrator (who signs in once to make an API token) and the employees who
@@ -315,14 +354,56 @@ func (b *bench) fill(ctx context.Context) error {
 	b.r.rssFull = b.rss()
 	// Memory once the adds are over and a few reconcile passes (every 10 s) have run.
 	b.logf("%d devices on the interface; idle for 30 s before reading the memory", b.o.peers)
+	var err error
+	b.r.rssIdle, b.r.idle, err = b.idle(ctx)
+	return err
+}
+
+// idle waits 30 s and returns the memory then, with the runtime's figures and the garbage
+// collections and CPU time of the wait.
+func (b *bench) idle(ctx context.Context) (int64, idleFigures, error) {
+	before := b.scrapeMetrics()
 	select {
 	case <-time.After(30 * time.Second):
 	case <-ctx.Done():
-		return ctx.Err()
+		return 0, idleFigures{}, ctx.Err()
 	}
-	b.r.rssIdle = b.rss()
-	b.r.metrics = b.scrapeMetrics()
-	return nil
+	rss := b.rss()
+	after := b.scrapeMetrics()
+	return rss, idleFigures{metrics: after,
+		gcs: after["go_gc_duration_seconds_count"] - before["go_gc_duration_seconds_count"],
+		cpu: after["process_cpu_seconds_total"] - before["process_cpu_seconds_total"]}, nil
+}
+
+// restartWithLimit restarts rocca serve with [server] memory_limit_mb = -memlimit: the interface
+// is rebuilt from the database, then the memory is read after 30 s idle.
+func (b *bench) restartWithLimit(ctx context.Context) error {
+	if b.o.memLimit == 0 {
+		return nil
+	}
+	b.logf("restarting rocca serve with memory_limit_mb = %d", b.o.memLimit)
+	b.stopServer()
+	if err := b.writeConfig(b.o.memLimit); err != nil {
+		return err
+	}
+	start := time.Now()
+	if err := b.startServer(ctx); err != nil {
+		return err
+	}
+	for b.devicePeers() != b.o.peers {
+		if time.Since(start) > 60*time.Second {
+			return fmt.Errorf("after the restart the interface holds %d peers, want %d", b.devicePeers(), b.o.peers)
+		}
+		select {
+		case <-time.After(50 * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	b.r.restart = time.Since(start)
+	var err error
+	b.r.rssLimit, b.r.limitIdle, err = b.idle(ctx)
+	return err
 }
 
 func (b *bench) devicePeers() int {
@@ -410,42 +491,7 @@ func (b *bench) atFullSize(ctx context.Context) error {
 		return fmt.Errorf("at the end the interface holds %d peers, want %d", got, b.o.peers)
 	}
 	b.r.rssEnd = b.rss()
-	b.r.applyPhase = b.applyTimes(b.r.fullIDs)
 	return nil
-}
-
-// applyTimes reads from the server's log, for the devices ids, the time from "vpn device created"
-// (the database transaction is done) to the next "vpn firewall rules installed" (the peer is on
-// the interface and the firewall table replaced): the part of an add that changes the host.
-func (b *bench) applyTimes(ids []int64) []time.Duration {
-	want := map[int64]bool{}
-	for _, id := range ids {
-		want[id] = true
-	}
-	raw, err := os.ReadFile(filepath.Join(b.dir, "serve.log"))
-	if err != nil {
-		return nil
-	}
-	var out []time.Duration
-	var created time.Time
-	for _, line := range strings.Split(string(raw), "\n") {
-		var e struct {
-			Time time.Time `json:"time"`
-			Msg  string    `json:"msg"`
-			Peer int64     `json:"peer"`
-		}
-		if json.Unmarshal([]byte(line), &e) != nil {
-			continue
-		}
-		switch {
-		case e.Msg == "vpn device created" && want[e.Peer]:
-			created = e.Time
-		case e.Msg == "vpn firewall rules installed" && !created.IsZero():
-			out = append(out, e.Time.Sub(created))
-			created = time.Time{}
-		}
-	}
-	return out
 }
 
 // newPeer is a peer as package vpn puts it on the interface: key, pre-shared key, one address.
@@ -463,11 +509,11 @@ func newPeer(addr netip.Addr) (wgtypes.PeerConfig, error) {
 }
 
 // rss is the resident memory of rocca serve in bytes.
-func (b *bench) rss() int64 { return b.status("VmRSS") }
+func (b *bench) rss() int64 { return procStatus(b.cmd.Process.Pid, "VmRSS") }
 
-// status reads a "kB" field of /proc/PID/status in bytes (0 if unreadable).
-func (b *bench) status(field string) int64 {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", b.cmd.Process.Pid))
+// procStatus reads a "kB" field of /proc/PID/status in bytes (0 if unreadable).
+func procStatus(pid int, field string) int64 {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0
 	}
@@ -519,16 +565,7 @@ func (b *bench) cleanup() {
 	if b.wg != nil {
 		b.wg.Close()
 	}
-	if b.cmd != nil && b.cmd.Process != nil {
-		b.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-b.done:
-		case <-time.After(30 * time.Second):
-			b.logf("rocca serve did not stop within 30 s of SIGTERM; killing it")
-			b.cmd.Process.Kill()
-			<-b.done
-		}
-	}
+	b.stopServer()
 	if b.nsCreated {
 		if err := command("ip", "netns", "del", b.ns); err != nil {
 			b.logf("%v", err)

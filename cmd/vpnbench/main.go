@@ -7,7 +7,9 @@
 //     (wgctrl ConfigureDevice without ReplacePeers, what package vpn does) side by side with a
 //     full-config `wg syncconf` of the same peers plus one (Debian's wg), and the time to add and
 //     to revoke one device through the API, database and firewall included;
-//   - the resident memory (VmRSS) of the rocca serve process along the way.
+//   - the resident memory (VmRSS) of the rocca serve process along the way, again after a restart
+//     with a soft memory limit ([server] memory_limit_mb), and that of the embedded wireguard-go
+//     alone with the same peers (see alone.go), to tell wireguard-go's share from Rocca's own.
 //
 // It must run as root and cleans up its namespace, processes and files, also on failure or Ctrl-C.
 // It imports the vpn and adminapi packages only for their request types and the socket client.
@@ -33,7 +35,17 @@ func main() {
 	flag.IntVar(&o.adds, "adds", 200, "timed single-peer adds (and revokes) on the full interface")
 	flag.IntVar(&o.syncs, "syncs", 10, "timed `wg syncconf` runs on the full interface")
 	flag.IntVar(&o.owners, "owners", 250, "employees owning the devices")
+	flag.IntVar(&o.memLimit, "memlimit", 300, "memory_limit_mb for the restart at full size (0: no restart)")
+	aloneIface := flag.String("alone-iface", "", "internal: run the wireguard-go-alone measurement on this interface")
+	alonePeers := flag.Int("alone-peers", 0, "internal: peers for -alone-iface")
 	flag.Parse()
+	if *aloneIface != "" { // vpnbench started by itself inside the namespace
+		if err := runAlone(*aloneIface, *alonePeers); err != nil {
+			fmt.Fprintln(os.Stderr, "vpnbench alone:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := preflight(o); err != nil {
 		fmt.Fprintln(os.Stderr, "vpnbench:", err)
 		os.Exit(1)
@@ -55,6 +67,7 @@ func main() {
 type options struct {
 	rocca, out                      string
 	peers, api, adds, syncs, owners int
+	memLimit                        int // MiB
 }
 
 func envOr(name, def string) string {
@@ -80,8 +93,8 @@ func preflight(o options) error {
 	if fi, err := os.Stat(o.rocca); err != nil || fi.IsDir() {
 		return fmt.Errorf("rocca binary %s not found: run `make build` or pass -rocca", o.rocca)
 	}
-	if o.api < 1 || o.peers < o.api || o.adds < 1 || o.syncs < 1 || o.owners < 1 {
-		return errors.New("want 1 <= -api <= -peers, -adds >= 1, -syncs >= 1, -owners >= 1")
+	if o.api < 1 || o.peers < o.api || o.adds < 1 || o.syncs < 1 || o.owners < 1 || o.memLimit != 0 && o.memLimit < 64 {
+		return errors.New("want 1 <= -api <= -peers, -adds >= 1, -syncs >= 1, -owners >= 1, -memlimit 0 or >= 64")
 	}
 	if o.peers+2*o.adds+o.syncs+16 > 65000 {
 		return errors.New("-peers too large for the 10.86.0.0/16 test network")

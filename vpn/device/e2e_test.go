@@ -217,6 +217,58 @@ func TestEndToEnd(t *testing.T) {
 		toLan.unreachable(t, "client 1 to .2, now TCP 8080 only")
 	})
 
+	step("named sets changed element by element, as a rebuild would leave them", func(t *testing.T) {
+		a2, a3 := netip.MustParseAddr("10.86.0.2"), netip.MustParseAddr("10.86.0.3")
+		policy := func(lan2, lan3 []netip.Addr) helperReq {
+			return helperReq{Op: "firewall", Iface: srvIf, Subnet: subnet, Masq: true,
+				Sets: []Set{{Name: "lan2", Addrs: lan2}, {Name: "lan3", Addrs: lan3}},
+				Rules: []Rule{
+					{SrcSet: "lan2", Dst: netip.MustParsePrefix("192.168.77.2/32"), Proto: "tcp", Port: 8080},
+					{SrcSet: "lan3", Dst: netip.MustParsePrefix("192.168.77.3/32"), Proto: "tcp", Port: 8080},
+				}}
+		}
+		state := func() string { return srv.must(helperReq{Op: "firewall_state"}).State }
+		srv.must(policy([]netip.Addr{a2}, nil))
+		mustDial(cliNS, "192.168.77.2:8080", "192.168.77.1")
+		mustNotDial(cl2NS, "192.168.77.2:8080", "client 2 is in no set")
+		mustNotDial(cliNS, "192.168.77.3:8080", "set lan3 is empty")
+
+		// Client 2 joins lan3 and client 1 moves from lan2 to lan3, in one transaction.
+		srv.must(helperReq{Op: "update_sets", Change: []SetChange{
+			{Set: "lan3", Add: []netip.Addr{a3, a2}}, {Set: "lan2", Delete: []netip.Addr{a2}}}})
+		mustDial(cl2NS, "192.168.77.3:8080", "192.168.77.1")
+		mustDial(cliNS, "192.168.77.3:8080", "192.168.77.1")
+		mustNotDial(cliNS, "192.168.77.2:8080", "client 1 left lan2")
+		mustNotDial(cl2NS, "192.168.77.2:8080", "client 2 is not in lan2")
+		toCl2.unreachable(t, "client 1 to client 2 with both in one set")
+
+		incremental := state()
+		srv.must(policy(nil, []netip.Addr{a2, a3}))
+		rebuilt := state()
+		if incremental != rebuilt {
+			t.Errorf("table after the element changes:\n%s\nafter a rebuild of the same sets:\n%s", incremental, rebuilt)
+		}
+		for _, want := range []string{"set lan2 type ipv4_addr flags constant=false interval=false: []\n",
+			"set lan3 type ipv4_addr flags constant=false interval=false: [10.86.0.2 10.86.0.3]\n", "lookup@lan3{"} {
+			if !strings.Contains(rebuilt, want) {
+				t.Errorf("listed table lacks %q:\n%s", want, rebuilt)
+			}
+		}
+
+		// All or nothing: a batch whose delete finds nothing changes nothing, nor does a missing set.
+		if r := srv.call(helperReq{Op: "update_sets", Change: []SetChange{
+			{Set: "lan2", Add: []netip.Addr{a3}}, {Set: "lan3", Delete: []netip.Addr{netip.MustParseAddr("10.86.0.9")}}}}); r.OK {
+			t.Error("deleting an address that is in no set succeeded")
+		}
+		if r := srv.call(helperReq{Op: "update_sets", Change: []SetChange{{Set: "gone", Add: []netip.Addr{a3}}}}); r.OK {
+			t.Error("adding to a set that does not exist succeeded")
+		}
+		if got := state(); got != rebuilt {
+			t.Errorf("a failed batch changed the table:\n%s\nwant\n%s", got, rebuilt)
+		}
+		mustNotDial(cl2NS, "192.168.77.2:8080", "the failed batch added nothing to lan2")
+	})
+
 	step("removed peer blocked at once", func(t *testing.T) {
 		cl2Ping.reachable(t, 10*time.Second, "client 2 to server before removal")
 		srv.must(helperReq{Op: "apply_peers", Peers: []helperPeer{{Key: cl2.key.PublicKey().String(), Remove: true}}})
@@ -260,6 +312,9 @@ func TestEndToEnd(t *testing.T) {
 	step("firewall removed", func(t *testing.T) {
 		srv.must(helperReq{Op: "remove_firewall"})
 		srv.must(helperReq{Op: "remove_firewall"}) // no table is not an error
+		if r := srv.must(helperReq{Op: "firewall_state"}); r.Present || r.State != "" {
+			t.Errorf("after RemoveFirewall: present %v, listing %q; want no table", r.Present, r.State)
+		}
 		mustNotDial(cliNS, "192.168.77.2:8080", "no masquerade any more")
 		firewall(Rule{Src: prefixes("10.86.0.2/32"), Dst: netip.MustParsePrefix("192.168.77.0/24")})
 	})

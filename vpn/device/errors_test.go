@@ -36,10 +36,10 @@ func TestUserErrorsInCatalog(t *testing.T) {
 		errs = append(errs, o.Validate())
 	}
 	for _, r := range []Rule{{}, {Dst: netip.MustParsePrefix("10.0.0.0/8"), Proto: "sctp"}} {
-		_, err := buildRuleset("rocca0", netip.MustParsePrefix("10.86.0.0/24"), []Rule{r}, false)
+		_, err := buildRuleset("rocca0", netip.MustParsePrefix("10.86.0.0/24"), Policy{Rules: []Rule{r}}, false)
 		errs = append(errs, err)
 	}
-	_, err = buildRuleset("rocca0", netip.Prefix{}, nil, false)
+	_, err = buildRuleset("rocca0", netip.Prefix{}, Policy{}, false)
 	errs = append(errs, err)
 
 	for _, err := range errs {

@@ -15,31 +15,57 @@ import (
 )
 
 // FirewallTable is the name of our nftables table (family inet). Nothing else in the ruleset is
-// touched; the table is replaced as a whole, atomically.
+// touched. ApplyFirewall replaces the table as a whole; UpdateFirewallSets changes only the
+// elements of its named sets. Both are atomic.
 const FirewallTable = "rocca"
 
 // ctDirReply is IP_CT_DIR_REPLY, the conntrack direction of a connection's answers.
 const ctDirReply = 1
 
-// Rule lets VPN traffic from Src to Dst through: all of it, or only Proto ("tcp" or "udp") and,
-// when Port is set, only that destination port. Port without Proto means both tcp and udp. An
-// empty Src means any VPN address. WireGuard itself guarantees that a peer can only send from its
-// own allowed addresses, so Src may name devices by their VPN address.
+// Rule lets VPN traffic from Src (or from the addresses in the named set SrcSet) to Dst through:
+// all of it, or only Proto ("tcp" or "udp") and, when Port is set, only that destination port.
+// Port without Proto means both tcp and udp. With neither Src nor SrcSet any VPN address may send.
+// WireGuard itself guarantees that a peer can only send from its own allowed addresses, so Src
+// and sets may name devices by their VPN address.
+//
+// Src is fixed in the rule; SrcSet names a Set of the same Policy, whose addresses change with
+// UpdateFirewallSets while the rule stays. A rule with SrcSet has an IPv4 Dst.
 type Rule struct {
-	Src   []netip.Prefix `json:"src,omitempty"`
-	Dst   netip.Prefix   `json:"dst"`
-	Proto string         `json:"proto,omitempty"`
-	Port  uint16         `json:"port,omitempty"`
+	Src    []netip.Prefix `json:"src,omitempty"`
+	SrcSet string         `json:"src_set,omitempty"`
+	Dst    netip.Prefix   `json:"dst"`
+	Proto  string         `json:"proto,omitempty"`
+	Port   uint16         `json:"port,omitempty"`
 }
 
-// ApplyFirewall replaces the table `inet rocca` in one transaction with: a forward chain where
-// traffic coming from iface is dropped when it goes back out of iface (devices cannot reach each
-// other) or matches no rule, replies to connections opened from the LAN are let through, and the
-// rules accept the rest; and, with masquerade, a postrouting chain that masquerades traffic from
-// vpnSubnet leaving through any other interface. Other forwarded traffic of the host is left alone.
-// The chains match iface by name, so they keep working when the interface is recreated.
-func ApplyFirewall(ctx context.Context, iface string, vpnSubnet netip.Prefix, rules []Rule, masquerade bool) error {
-	rs, err := buildRuleset(iface, vpnSubnet, rules, masquerade)
+// Set is a named set of IPv4 addresses (devices) in our table. An empty set matches nothing.
+type Set struct {
+	Name  string       `json:"name"`
+	Addrs []netip.Addr `json:"addrs,omitempty"`
+}
+
+// Policy is what ApplyFirewall installs: the named sets with their addresses, and the rules.
+type Policy struct {
+	Sets  []Set  `json:"sets,omitempty"`
+	Rules []Rule `json:"rules,omitempty"`
+}
+
+// SetChange adds addresses to one named set and deletes others from it.
+type SetChange struct {
+	Set    string       `json:"set"`
+	Add    []netip.Addr `json:"add,omitempty"`
+	Delete []netip.Addr `json:"delete,omitempty"`
+}
+
+// ApplyFirewall replaces the table `inet rocca` in one transaction with: the named sets of p; a
+// forward chain where traffic coming from iface is dropped when it goes back out of iface (devices
+// cannot reach each other) or matches no rule, replies to connections opened from the LAN are let
+// through, and p's rules accept the rest; and, with masquerade, a postrouting chain that
+// masquerades traffic from vpnSubnet leaving through any other interface. Other forwarded traffic
+// of the host is left alone. The chains match iface by name, so they keep working when the
+// interface is recreated.
+func ApplyFirewall(ctx context.Context, iface string, vpnSubnet netip.Prefix, p Policy, masquerade bool) error {
+	rs, err := buildRuleset(iface, vpnSubnet, p, masquerade)
 	if err != nil {
 		return err
 	}
@@ -70,6 +96,67 @@ func ApplyFirewall(ctx context.Context, iface string, vpnSubnet netip.Prefix, ru
 		return firewallErr(err)
 	}
 	return nil
+}
+
+// UpdateFirewallSets adds and deletes addresses of named sets that ApplyFirewall installed, in one
+// transaction: all the changes happen or none. The rules stay as they are, so the cost does not
+// grow with the number of devices. It fails when the table or a set is missing or an address to
+// delete is not in its set (someone changed the table): the caller then installs the whole
+// Policy again with ApplyFirewall. Adding an address already present is not an error.
+func UpdateFirewallSets(ctx context.Context, changes []SetChange) error {
+	t := &nftables.Table{Name: FirewallTable, Family: nftables.TableFamilyINet}
+	c, err := nftables.New()
+	if err != nil {
+		return fmt.Errorf("open nftables: %w", err)
+	}
+	for _, ch := range changes {
+		if err := validateSetName(ch.Set); err != nil {
+			return err
+		}
+		s := &nftables.Set{Table: t, Name: ch.Set, KeyType: nftables.TypeIPAddr}
+		del, err := addrElems(ch.Delete)
+		if err == nil && len(del) > 0 {
+			err = c.SetDeleteElements(s, del)
+		}
+		if err != nil {
+			return fmt.Errorf("firewall set %s: %w", ch.Set, err)
+		}
+		add, err := addrElems(ch.Add)
+		if err == nil && len(add) > 0 {
+			err = c.SetAddElements(s, add)
+		}
+		if err != nil {
+			return fmt.Errorf("firewall set %s: %w", ch.Set, err)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := c.Flush(); err != nil {
+		if isPermission(err) {
+			return errNoPermission(err)
+		}
+		return fmt.Errorf("update firewall sets: %w", err)
+	}
+	return nil
+}
+
+// FirewallPresent reports whether the table `inet rocca` exists. Something outside Rocca may
+// delete it (`nft flush ruleset`, as a restart of Debian's nftables service does), which leaves
+// the devices' traffic unfiltered: the caller then installs it again.
+func FirewallPresent(ctx context.Context) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	c, err := nftables.New()
+	if err != nil {
+		return false, fmt.Errorf("open nftables: %w", err)
+	}
+	tables, err := c.ListTablesOfFamily(nftables.TableFamilyINet)
+	if err != nil {
+		return false, firewallErr(err)
+	}
+	return slices.ContainsFunc(tables, func(t *nftables.Table) bool { return t.Name == FirewallTable }), nil
 }
 
 // RemoveFirewall deletes the table `inet rocca`; it is not an error if there is none.
@@ -103,7 +190,8 @@ func firewallErr(err error) error {
 type ruleset struct {
 	table  *nftables.Table
 	chains []*nftables.Chain
-	sets   []setElems
+	sets   []setElems // named and anonymous, in the order they are added
+	named  map[string]*nftables.Set
 	rules  []*nftables.Rule
 }
 
@@ -113,14 +201,14 @@ type setElems struct {
 }
 
 // buildRuleset validates its input and returns the table's objects.
-func buildRuleset(iface string, vpnSubnet netip.Prefix, rules []Rule, masquerade bool) (*ruleset, error) {
+func buildRuleset(iface string, vpnSubnet netip.Prefix, p Policy, masquerade bool) (*ruleset, error) {
 	if err := validateName(iface); err != nil {
 		return nil, err
 	}
 	if !vpnSubnet.IsValid() || vpnSubnet.Addr().Is4In6() || vpnSubnet.Addr().Zone() != "" {
 		return nil, rocca.Localized(rocca.EINVALID, "vpn.device.invalid_subnet", fmt.Sprintf("The VPN network %s is not valid.", vpnSubnet), vpnSubnet.String())
 	}
-	for i, r := range rules {
+	for i, r := range p.Rules {
 		if err := r.validate(); err != nil {
 			return nil, withCause(err, fmt.Errorf("rule %d", i+1))
 		}
@@ -129,7 +217,18 @@ func buildRuleset(iface string, vpnSubnet netip.Prefix, rules []Rule, masquerade
 	accept := nftables.ChainPolicyAccept
 	fwd := &nftables.Chain{Name: "forward", Table: t, Type: nftables.ChainTypeFilter,
 		Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter, Policy: &accept}
-	rs := &ruleset{table: t, chains: []*nftables.Chain{fwd}}
+	rs := &ruleset{table: t, chains: []*nftables.Chain{fwd}, named: map[string]*nftables.Set{}}
+	for _, st := range p.Sets {
+		if err := rs.addNamedSet(st); err != nil {
+			return nil, err
+		}
+	}
+	for i, r := range p.Rules {
+		if r.SrcSet != "" && rs.named[r.SrcSet] == nil {
+			return nil, fmt.Errorf("firewall rule %d: no set named %q", i+1, r.SrcSet)
+		}
+	}
+	rules := p.Rules
 	add := func(ch *nftables.Chain, exprs ...[]expr.Any) {
 		rs.rules = append(rs.rules, &nftables.Rule{Table: t, Chain: ch, Exprs: slices.Concat(exprs...)})
 	}
@@ -163,6 +262,9 @@ func buildRuleset(iface string, vpnSubnet netip.Prefix, rules []Rule, masquerade
 
 func (r Rule) validate() *rocca.Error {
 	ok := r.Dst.IsValid() && !r.Dst.Addr().Is4In6() && r.Dst.Addr().Zone() == ""
+	if r.SrcSet != "" { // the sets hold IPv4 addresses
+		ok = ok && len(r.Src) == 0 && r.Dst.Addr().Is4()
+	}
 	for _, s := range r.Src {
 		ok = ok && s.IsValid() && s.Addr().Is4() == r.Dst.Addr().Is4() && !s.Addr().Is4In6() && s.Addr().Zone() == ""
 	}
@@ -185,9 +287,64 @@ func (r Rule) protos() []string {
 	return []string{r.Proto}
 }
 
-// srcMatch matches the rule's sources through an anonymous interval set (one lookup however many
-// devices), or nothing when any source is allowed.
+// addNamedSet adds a named set of IPv4 addresses with its elements. It is a hash set (one lookup
+// however many devices) that is neither constant nor an interval set, so single addresses can be
+// added and deleted later.
+func (rs *ruleset) addNamedSet(st Set) error {
+	if err := validateSetName(st.Name); err != nil {
+		return err
+	}
+	if rs.named[st.Name] != nil {
+		return fmt.Errorf("firewall set %q defined twice", st.Name)
+	}
+	elems, err := addrElems(st.Addrs)
+	if err != nil {
+		return fmt.Errorf("firewall set %s: %w", st.Name, err)
+	}
+	s := &nftables.Set{Table: rs.table, ID: uint32(len(rs.sets) + 1), Name: st.Name, KeyType: nftables.TypeIPAddr}
+	rs.sets = append(rs.sets, setElems{set: s, elems: elems})
+	rs.named[st.Name] = s
+	return nil
+}
+
+// validateSetName accepts the names package vpn gives its sets: 1 to 32 lower-case letters,
+// digits and '_', not starting with '_' (nft's anonymous sets are "__set<n>").
+func validateSetName(name string) error {
+	ok := len(name) >= 1 && len(name) <= 32 && name[0] != '_'
+	for _, r := range name {
+		ok = ok && (r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_')
+	}
+	if !ok {
+		return fmt.Errorf("firewall set name %q is not valid", name)
+	}
+	return nil
+}
+
+// addrElems encodes IPv4 addresses as set elements, sorted and without repeats.
+func addrElems(addrs []netip.Addr) ([]nftables.SetElement, error) {
+	sorted := slices.Clone(addrs)
+	slices.SortFunc(sorted, netip.Addr.Compare)
+	sorted = slices.Compact(sorted)
+	elems := make([]nftables.SetElement, 0, len(sorted))
+	for _, a := range sorted {
+		if !a.Is4() {
+			return nil, fmt.Errorf("%s is not an IPv4 address", a)
+		}
+		elems = append(elems, nftables.SetElement{Key: a.AsSlice()})
+	}
+	return elems, nil
+}
+
+// srcMatch matches the rule's sources: the named set, or an anonymous interval set of the fixed
+// prefixes (one lookup however many devices), or nothing when any source is allowed.
 func (rs *ruleset) srcMatch(r Rule) []expr.Any {
+	if r.SrcSet != "" {
+		s := rs.named[r.SrcSet]
+		return []expr.Any{
+			addrPayload(false, true),
+			&expr.Lookup{SourceRegister: 1, SetName: s.Name, SetID: s.ID},
+		}
+	}
 	if len(r.Src) == 0 || slices.ContainsFunc(r.Src, func(p netip.Prefix) bool { return p.Bits() == 0 }) {
 		return nil
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"slices"
 	"testing"
 
 	"github.com/google/nftables"
@@ -86,7 +87,7 @@ func eval(t *testing.T, rs *ruleset, chain string, p packet) string {
 					break exprs
 				}
 			case *expr.Lookup:
-				if !lookupInterval(t, rs, e.SetID, reg) {
+				if !lookup(t, rs, e, reg) {
 					break exprs
 				}
 			case *expr.Counter:
@@ -108,12 +109,19 @@ func eval(t *testing.T, rs *ruleset, chain string, p packet) string {
 	return "policy"
 }
 
-// lookupInterval finds key in an interval set like the kernel's rbtree: the greatest element not
-// above key decides, and matches unless it is an interval end.
-func lookupInterval(t *testing.T, rs *ruleset, id uint32, key []byte) bool {
+// lookup finds key in the set the expression names, by id as the kernel does within one batch. In
+// an interval set (like the kernel's rbtree) the greatest element not above key decides, and
+// matches unless it is an interval end; other sets match equal keys.
+func lookup(t *testing.T, rs *ruleset, e *expr.Lookup, key []byte) bool {
 	for _, s := range rs.sets {
-		if s.set.ID != id {
+		if s.set.ID != e.SetID {
 			continue
+		}
+		if s.set.Name != e.SetName && !s.set.Anonymous {
+			t.Fatalf("lookup names set %q with the id of set %q", e.SetName, s.set.Name)
+		}
+		if !s.set.Interval {
+			return slices.ContainsFunc(s.elems, func(el nftables.SetElement) bool { return bytes.Equal(el.Key, key) })
 		}
 		var best *nftables.SetElement
 		for i, el := range s.elems {
@@ -123,7 +131,7 @@ func lookupInterval(t *testing.T, rs *ruleset, id uint32, key []byte) bool {
 		}
 		return best != nil && !best.IntervalEnd
 	}
-	t.Fatalf("rule looks up set %d, which the ruleset lacks", id)
+	t.Fatalf("rule looks up set %d, which the ruleset lacks", e.SetID)
 	return false
 }
 
@@ -143,7 +151,7 @@ func TestFirewallRulesetVerdicts(t *testing.T) {
 		{Src: prefixes("10.86.0.20/32"), Dst: netip.MustParsePrefix("192.168.2.0/24"), Proto: "udp"},
 		{Src: prefixes("fd86::2/128"), Dst: netip.MustParsePrefix("fd00:1::/64"), Proto: "udp"},
 	}
-	rs, err := buildRuleset("rocca0", netip.MustParsePrefix("10.86.0.1/24"), rules, true)
+	rs, err := buildRuleset("rocca0", netip.MustParsePrefix("10.86.0.1/24"), Policy{Rules: rules}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +215,7 @@ func TestFirewallRulesetVerdicts(t *testing.T) {
 
 func TestFirewallRulesetShape(t *testing.T) {
 	rs, err := buildRuleset("rocca0", netip.MustParsePrefix("10.86.0.0/24"),
-		[]Rule{{Src: prefixes("10.86.0.2/32"), Dst: netip.MustParsePrefix("192.168.1.0/24"), Port: 53}}, true)
+		Policy{Rules: []Rule{{Src: prefixes("10.86.0.2/32"), Dst: netip.MustParsePrefix("192.168.1.0/24"), Port: 53}}}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +257,7 @@ func TestFirewallRulesetShape(t *testing.T) {
 		}
 	}
 
-	rs, err = buildRuleset("rocca0", netip.MustParsePrefix("10.86.0.0/24"), nil, false)
+	rs, err = buildRuleset("rocca0", netip.MustParsePrefix("10.86.0.0/24"), Policy{}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,11 +319,81 @@ func TestFirewallValidation(t *testing.T) {
 		{"unknown protocol", "rocca0", subnet, Rule{Dst: dst, Proto: "icmp"}, "vpn.device.invalid_protocol"},
 	}
 	for _, tt := range tests {
-		_, err := buildRuleset(tt.iface, tt.subnet, []Rule{tt.rule}, true)
+		_, err := buildRuleset(tt.iface, tt.subnet, Policy{Rules: []Rule{tt.rule}}, true)
 		if err == nil {
 			t.Errorf("%s: accepted", tt.name)
 			continue
 		}
 		checkUserErr(t, err, tt.key)
+	}
+}
+
+// TestFirewallNamedSets: rules with SrcSet match exactly the addresses of their named set, an
+// empty set matches nothing, and the sets are plain hash sets that UpdateFirewallSets can change.
+func TestFirewallNamedSets(t *testing.T) {
+	p := Policy{
+		Sets: []Set{
+			{Name: "default", Addrs: []netip.Addr{netip.MustParseAddr("10.86.0.4"), netip.MustParseAddr("10.86.0.2"), netip.MustParseAddr("10.86.0.2")}},
+			{Name: "group7", Addrs: []netip.Addr{netip.MustParseAddr("10.86.0.3")}},
+			{Name: "group9"},
+		},
+		Rules: []Rule{
+			{Dst: netip.MustParsePrefix("192.168.1.53/32"), Port: 53},
+			{SrcSet: "group7", Dst: netip.MustParsePrefix("192.168.1.10/32"), Proto: "tcp", Port: 443},
+			{SrcSet: "group9", Dst: netip.MustParsePrefix("192.168.1.0/24")},
+			{SrcSet: "default", Dst: netip.MustParsePrefix("192.168.1.0/24")},
+		},
+	}
+	rs, err := buildRuleset("rocca0", netip.MustParsePrefix("10.86.0.0/24"), p, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const vpn, lan = "rocca0", "eth1"
+	for _, tt := range []struct {
+		p    packet
+		want string
+	}{
+		{packet{vpn, lan, "10.86.0.2", "192.168.1.7", 1, 0, false}, "accept"},
+		{packet{vpn, lan, "10.86.0.4", "192.168.1.7", 6, 22, false}, "accept"},
+		{packet{vpn, lan, "10.86.0.3", "192.168.1.7", 1, 0, false}, "drop"}, // group7 only reaches .10 tcp/443
+		{packet{vpn, lan, "10.86.0.3", "192.168.1.10", 6, 443, false}, "accept"},
+		{packet{vpn, lan, "10.86.0.3", "192.168.1.10", 17, 443, false}, "drop"},
+		{packet{vpn, lan, "10.86.0.2", "192.168.1.10", 6, 443, false}, "accept"}, // through default
+		{packet{vpn, lan, "10.86.0.5", "192.168.1.7", 1, 0, false}, "drop"},      // in no set; group9 is empty
+		{packet{vpn, lan, "10.86.0.5", "192.168.1.53", 17, 53, false}, "accept"},
+		{packet{vpn, vpn, "10.86.0.2", "10.86.0.4", 1, 0, false}, "drop"},
+	} {
+		if got := eval(t, rs, "forward", tt.p); got != tt.want {
+			t.Errorf("forward %+v: %s, want %s", tt.p, got, tt.want)
+		}
+	}
+	var names []string
+	for _, s := range rs.sets {
+		st := s.set
+		names = append(names, fmt.Sprintf("%s:%d", st.Name, len(s.elems)))
+		if st.Anonymous || st.Constant || st.Interval || st.KeyType != nftables.TypeIPAddr || st.ID == 0 || st.Table != rs.table {
+			t.Errorf("set %+v, want a named, changeable hash set of IPv4 addresses in our table", st)
+		}
+	}
+	if got := fmt.Sprint(names); got != "[default:2 group7:1 group9:0]" {
+		t.Errorf("sets %s, want default (duplicates dropped), group7 and the empty group9", got)
+	}
+}
+
+func TestFirewallNamedSetValidation(t *testing.T) {
+	subnet := netip.MustParsePrefix("10.86.0.0/24")
+	dst := netip.MustParsePrefix("192.168.1.0/24")
+	for name, p := range map[string]Policy{
+		"rule names a missing set": {Rules: []Rule{{SrcSet: "nope", Dst: dst}}},
+		"set and prefixes":         {Sets: []Set{{Name: "a"}}, Rules: []Rule{{SrcSet: "a", Src: prefixes("10.86.0.2/32"), Dst: dst}}},
+		"set with IPv6 target":     {Sets: []Set{{Name: "a"}}, Rules: []Rule{{SrcSet: "a", Dst: netip.MustParsePrefix("fd00::/64")}}},
+		"anonymous-looking name":   {Sets: []Set{{Name: "__set0"}}},
+		"upper case name":          {Sets: []Set{{Name: "Default"}}},
+		"set twice":                {Sets: []Set{{Name: "a"}, {Name: "a"}}},
+		"IPv6 address in a set":    {Sets: []Set{{Name: "a", Addrs: []netip.Addr{netip.MustParseAddr("fd86::2")}}}},
+	} {
+		if _, err := buildRuleset("rocca0", subnet, p, true); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
 	}
 }

@@ -56,6 +56,8 @@ type helperReq struct {
 	Iface  string         `json:"iface,omitempty"`
 	Subnet netip.Prefix   `json:"subnet"`
 	Rules  []Rule         `json:"rules,omitempty"`
+	Sets   []Set          `json:"sets,omitempty"`
+	Change []SetChange    `json:"change,omitempty"`
 	Masq   bool           `json:"masq,omitempty"`
 	Routes []netip.Prefix `json:"routes,omitempty"`
 }
@@ -69,6 +71,8 @@ type helperResp struct {
 	Mode     string        `json:"mode,omitempty"`
 	Peers    []helperPeer  `json:"peers,omitempty"`
 	Duration time.Duration `json:"duration,omitempty"`
+	State    string        `json:"state,omitempty"` // FirewallState
+	Present  bool          `json:"present,omitempty"`
 }
 
 // TestHelperServer is not a test: it is the server process of the end-to-end tests.
@@ -144,7 +148,13 @@ func (h *helperServer) handle(req helperReq) helperResp {
 				Rx: p.ReceiveBytes, Tx: p.TransmitBytes})
 		}
 	case "firewall":
-		err = ApplyFirewall(ctx, req.Iface, req.Subnet, req.Rules, req.Masq)
+		err = ApplyFirewall(ctx, req.Iface, req.Subnet, Policy{Sets: req.Sets, Rules: req.Rules}, req.Masq)
+	case "update_sets":
+		err = UpdateFirewallSets(ctx, req.Change)
+	case "firewall_state":
+		if resp.State, err = FirewallState(ctx); err == nil {
+			resp.Present, err = FirewallPresent(ctx)
+		}
 	case "remove_firewall":
 		err = RemoveFirewall(ctx)
 	case "forwarding":
