@@ -21,7 +21,8 @@ const (
 	pongWait     = 30 * time.Second // silence after which the connection counts as dead
 	pingInterval = 10 * time.Second
 	writeWait    = 10 * time.Second
-	sendQueue    = 256 // messages waiting for the writer; a client that lets it fill is dropped
+	closeLinger  = 5 * time.Second // how long a closing server waits for the client's close frame
+	sendQueue    = 256             // messages waiting for the writer; a client that lets it fill is dropped
 )
 
 // Close codes (RFC 6455).
@@ -47,11 +48,12 @@ type conn struct {
 	closeCode int
 	closeText string
 	writerEnd chan struct{}
+	readerEnd chan struct{} // closed when readMessages returns
 }
 
 func newConn(ws *websocket.Conn, log *slog.Logger, cat *i18n.Catalog, lang string) *conn {
 	c := &conn{ws: ws, log: log, cat: cat, lang: lang, send: make(chan []byte, sendQueue),
-		done: make(chan struct{}), writerEnd: make(chan struct{})}
+		done: make(chan struct{}), writerEnd: make(chan struct{}), readerEnd: make(chan struct{})}
 	go c.writeLoop()
 	return c
 }
@@ -145,9 +147,28 @@ func (c *conn) writeLoop() {
 			if c.drain() {
 				_ = c.ws.WriteControl(websocket.CloseMessage,
 					websocket.FormatCloseMessage(c.closeCode, c.closeText), time.Now().Add(time.Second))
+				c.linger()
 			}
 			return
 		}
+	}
+}
+
+// linger keeps the socket open until the reader has seen the client's close frame (or a short
+// while): closing it with the client's messages still unread makes the kernel reset the
+// connection, and a reset destroys the last messages (the reason for the close) before the
+// client reads them.
+func (c *conn) linger() {
+	// Half-close first: the client reads everything up to the end of the stream even if the
+	// wait below runs out.
+	if hc, ok := c.ws.NetConn().(interface{ CloseWrite() error }); ok {
+		_ = hc.CloseWrite()
+	}
+	t := time.NewTimer(closeLinger)
+	defer t.Stop()
+	select {
+	case <-c.readerEnd:
+	case <-t.C:
 	}
 }
 
@@ -174,6 +195,7 @@ func (c *conn) write(b []byte) bool {
 // returns false, or a message is too large. Until joined() the client has joinWait to join;
 // afterwards every message or pong keeps the connection alive for pongWait.
 func (c *conn) readMessages(joined func() bool, handle func([]byte) bool) {
+	defer close(c.readerEnd)
 	ws := c.ws
 	_ = ws.SetReadDeadline(time.Now().Add(joinWait))
 	ws.SetPongHandler(func(string) error { return ws.SetReadDeadline(time.Now().Add(pongWait)) })
@@ -191,12 +213,19 @@ func (c *conn) readMessages(joined func() bool, handle func([]byte) bool) {
 		}
 		if len(b) > MaxMessageSize {
 			c.fail(errTooLarge(), "", closeTooBig)
-			return
+			break
 		}
 		if typ != websocket.TextMessage {
 			b = nil // binary frames are malformed JSON
 		}
 		if !handle(b) {
+			break
+		}
+	}
+	// The server is closing: read and discard until the client's close frame (see linger).
+	_ = ws.SetReadDeadline(time.Now().Add(closeLinger))
+	for {
+		if _, _, err := ws.NextReader(); err != nil {
 			return
 		}
 	}

@@ -17,10 +17,13 @@ func (r *room) councilAction(mem *member, msg Message) error {
 	role, user := mem.role, mem.user
 	cl := r.councilLiveLocked()
 	r.mu.Unlock()
-	actor := councilActions[msg.Action]
+	actor := councilActorOf(msg)
 	switch {
 	case actor == byChair && role != RoleChair:
 		return rocca.Localized(rocca.EFORBIDDEN, "conf.error.council_chair_only", "only the President may do this")
+	case actor == bySecretary && role != RoleSecretary && msg.Action == ActVoteCast:
+		return rocca.Localized(rocca.EFORBIDDEN, "conf.error.council_cast_secretary_only",
+			"only the Secretary enters the votes of the members in the chamber")
 	case actor == bySecretary && role != RoleSecretary:
 		return rocca.Localized(rocca.EFORBIDDEN, "conf.error.council_secretary_only", "only the Secretary may do this")
 	case msg.Action == ActOpen:
@@ -78,7 +81,13 @@ func (r *room) councilDo(cl *councilLive, mem *member, id string, msg Message) e
 		_, err := s.CloseVote()
 		return err
 	case ActVoteCast:
-		return r.councilCast(cl, id, council.Choice(msg.Choice))
+		if msg.Target == "" {
+			return r.councilCast(cl, id, council.Choice(msg.Choice), "")
+		}
+		if !cl.ids[msg.Target] {
+			return errNoCouncilMember()
+		}
+		return r.councilCast(cl, msg.Target, council.Choice(msg.Choice), by)
 	case ActSuspend:
 		return s.Suspend(by, msg.Reason)
 	case ActResume:
@@ -118,10 +127,17 @@ func (r *room) councilGrant(cl *councilLive, actor *member, target string, secon
 	return nil
 }
 
-// councilCast records a ballot. Nothing about it is logged, and the room remembers only that
-// the member voted (to show "you voted"), never what.
-func (r *room) councilCast(cl *councilLive, id string, c council.Choice) error {
-	if err := cl.sess.Cast(id, c); err != nil {
+// councilCast records a ballot: member id's own (by == ""), or the one the Secretary (by) enters
+// for a member in the chamber. Nothing about it is logged, and the room remembers only that the
+// member voted (to show "you voted", and the Secretary who in the chamber voted), never what.
+func (r *room) councilCast(cl *councilLive, id string, c council.Choice, by string) error {
+	var err error
+	if by == "" {
+		err = cl.sess.Cast(id, c)
+	} else {
+		err = cl.sess.CastFor(id, c, by)
+	}
+	if err != nil {
 		return err
 	}
 	r.mu.Lock()

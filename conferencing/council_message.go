@@ -23,7 +23,7 @@ const (
 	ActFloorRevoke   = "floor_revoke"    // chair
 	ActVoteOpen      = "vote_open"       // chair: item, text, secret
 	ActVoteClose     = "vote_close"      // chair
-	ActVoteCast      = "vote_cast"       // member: choice
+	ActVoteCast      = "vote_cast"       // member: choice; secretary: target (in the chamber), choice
 	ActSuspend       = "suspend"         // chair: reason
 	ActResume        = "resume"          // chair
 	ActRecordStart   = "recording_start" // chair
@@ -55,6 +55,15 @@ var councilActions = map[string]councilActor{
 	ActSetPublic: byChair,
 	ActOverride:  bySecretary, ActClearOverride: bySecretary,
 	ActConfirm: byMember, ActFloorRequest: byMember, ActFloorWithdraw: byMember, ActVoteCast: byMember,
+}
+
+// councilActorOf is who may send m: a vote_cast with a target is the Secretary entering the ballot of
+// a member in the chamber.
+func councilActorOf(m Message) councilActor {
+	if m.Action == ActVoteCast && m.Target != "" {
+		return bySecretary
+	}
+	return councilActions[m.Action]
 }
 
 // checkCouncil verifies the fields a council action needs and trims its texts.
@@ -91,6 +100,9 @@ func (m *Message) checkCouncil() error {
 				"a vote needs an agenda item and a text", maxVoteText)
 		}
 	case ActVoteCast:
+		if len(m.Target) > maxField {
+			return bad("target")
+		}
 		if !council.Choice(m.Choice).Valid() {
 			return rocca.Localized(rocca.EINVALID, "council.error.choice", "choose favorevole, contrario or astenuto")
 		}

@@ -120,10 +120,27 @@ func councilViewLocked(base councilStateView, cl *councilLive, mem *member) coun
 		v.Voted = cl.voted[v.Me]
 		v.CanVote = cl.eligible[v.Me] && !v.Voted
 	}
+	if cl != nil && mem.role == RoleSecretary && base.Vote != nil && v.Opened {
+		v.Chamber = chamberVotesLocked(base.Members, cl)
+	}
 	if base.Closed && councilFree(mem.role) {
 		v.Minutes = &minutesLinks{HTML: "/meetings/" + mem.r.pub + "/verbale", ODT: "/meetings/" + mem.r.pub + "/verbale.odt"}
 	}
 	return v
+}
+
+// chamberVotesLocked lists the members the Secretary marked present in the chamber (an override
+// that says present), with whether each voted in the open vote: the Secretary enters their
+// ballots (vote_cast with a target).
+func chamberVotesLocked(members []council.MemberState, cl *councilLive) []chamberVote {
+	out := []chamberVote{}
+	for _, m := range members {
+		if m.Override != "" && m.Present {
+			voted := cl.voted[m.ID]
+			out = append(out, chamberVote{ID: m.ID, CanVote: cl.eligible[m.ID] && !voted, Voted: voted})
+		}
+	}
+	return out
 }
 
 func councilRoleName(r Role) string {

@@ -241,6 +241,71 @@ func TestCouncilUI(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#council-override-form button[type="submit"]`)))
 	waitSent(tb, map[string]any{"type": "council", "action": "override", "target": "u10", "present": true, "note": "presente in aula"})
 
+	// In the chamber: the Secretary marked members 10, 11 and 12 present. Outside a vote they are
+	// listed; during one, each who may vote gets the three buttons until the ballot is in, then
+	// "votato" (never what).
+	inAula := slices.Clone(nine["members"].([]map[string]any))
+	for _, i := range []int{9, 10, 11} {
+		inAula[i] = maps.Clone(inAula[i])
+		inAula[i]["override"], inAula[i]["present"] = "in aula", true
+	}
+	sec := nine.with("role", "secretary", "me", "", "members", inAula)
+	pushState(tb, sec)
+	tb.waitJS("the chamber list", `document.querySelectorAll("#council-chamber li").length === 3 && __visible("#council-chamber")`)
+	if evalJS[bool](tb, `__visible("#council-chamber button") || __visible("#council-secretary .chamber-empty")`) {
+		t.Error("outside a vote the chamber list has vote buttons, or says nobody is in the chamber")
+	}
+	if got := evalJS[string](tb, `__text('#council-chamber li[data-member="u10"]')`); !strings.Contains(got, "Consigliere 10") || !strings.Contains(got, "in aula") {
+		t.Errorf("member 10 in the chamber reads %q", got)
+	}
+	chamber := []map[string]any{{"id": "u10", "can_vote": true, "voted": false}, {"id": "u11", "can_vote": false, "voted": true},
+		{"id": "u12", "can_vote": false, "voted": false}}
+	secVote := sec.with("vote", vote, "chamber", chamber)
+	pushState(tb, secVote)
+	tb.waitJS("the chamber's vote buttons", `__visible('#council-chamber button[data-target="u10"][data-choice="contrario"]')`)
+	for _, c := range []struct {
+		sel  string
+		want bool
+	}{
+		{`#council-chamber li[data-member="u10"] button[data-choice="favorevole"]`, true},
+		{`#council-chamber li[data-member="u10"] button[data-choice="astenuto"]`, true},
+		{`#council-chamber li[data-member="u11"] button`, false},
+		{`#council-chamber li[data-member="u12"] button`, false},
+		{`#council-secretary .chamber-hint`, true},
+		{`#council-secretary .chamber-secret`, false},
+		{`#council-vote .vote-choices`, false}, // the Secretary has no seat: no ballot of their own
+	} {
+		if got := evalJS[bool](tb, fmt.Sprintf(`__visible(%q)`, c.sel)); got != c.want {
+			t.Errorf("%s visible: %v, want %v", c.sel, got, c.want)
+		}
+	}
+	if got := evalJS[string](tb, `__text('#council-chamber li[data-member="u11"]')`); !strings.Contains(got, it("council.ui.chamber_voted")) ||
+		strings.Contains(strings.ToLower(got), "favorevole") {
+		t.Errorf("member 11, who voted, reads %q", got)
+	}
+	if got := evalJS[string](tb, `__text('#council-chamber li[data-member="u12"]')`); !strings.Contains(got, it("council.ui.chamber_ineligible")) {
+		t.Errorf("member 12, not eligible, reads %q", got)
+	}
+	if got := evalJS[string](tb, `document.querySelector('#council-chamber button[data-target="u10"][data-choice="contrario"]').getAttribute("aria-label")`); got != "Contrario: Consigliere 10" {
+		t.Errorf("the button's label is %q", got)
+	}
+	tb.do("enter member 10's ballot with the keyboard",
+		chromedp.Focus(chromedp.CSS(`#council-chamber button[data-target="u10"][data-choice="contrario"]`)), chromedp.KeyEvent(kb.Enter))
+	waitSent(tb, map[string]any{"type": "council", "action": "vote_cast", "target": "u10", "choice": "contrario"})
+	tb.waitJS("the buttons wait for the server", `document.querySelector('#council-chamber button[data-target="u10"]').getAttribute("aria-disabled") === "true"`)
+	chamber[0] = map[string]any{"id": "u10", "can_vote": false, "voted": true}
+	pushState(tb, secVote.with("chamber", chamber))
+	tb.waitJS("member 10 voted", `!__visible('#council-chamber li[data-member="u10"] button') && `+
+		`__text('#council-chamber li[data-member="u10"]').includes(`+jsString(it("council.ui.chamber_voted"))+`)`)
+	tb.waitJS("the ballot announced", `document.getElementById("announcer").textContent.includes("Consigliere 10")`)
+	secretVote := maps.Clone(vote)
+	secretVote["n"], secretVote["secret"] = 3, true
+	pushState(tb, sec.with("vote", secretVote, "chamber", []map[string]any{{"id": "u10", "can_vote": true, "voted": false}}))
+	tb.waitJS("a secret vote in the chamber", `__visible("#council-secretary .chamber-secret") && __visible('#council-chamber button[data-target="u10"]')`)
+	// Nobody marked present in the chamber: the hint on how to mark them.
+	pushState(tb, nine.with("role", "secretary", "me", ""))
+	tb.waitJS("nobody in the chamber", `__visible("#council-secretary .chamber-empty") && !document.querySelector("#council-chamber li")`)
+
 	// On a phone the council panel and the banner fit the screen.
 	pushState(tb, voting)
 	tb.do("phone screen", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateScale(2)))

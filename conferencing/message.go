@@ -62,7 +62,7 @@ type Message struct {
 	Publisher string            `json:"publisher,omitempty"` // layer
 	Track     string            `json:"track,omitempty"`     // layer
 	RID       string            `json:"rid,omitempty"`       // layer: q, h, f or "" for no cap
-	Target    string            `json:"target,omitempty"`    // moderator actions: a participant id
+	Target    string            `json:"target,omitempty"`    // moderator actions: a participant id; council: a member id
 	Role      Role              `json:"role,omitempty"`      // set_role
 	Locked    *bool             `json:"locked,omitempty"`    // lock
 	Allowed   *bool             `json:"allowed,omitempty"`   // allow_unmute

@@ -156,6 +156,15 @@ type councilStateView struct {
 	LastRollCall  *council.RollCall    `json:"last_roll_call"`    // the last roll call closed, or null
 	FloorDeadline string               `json:"floor_deadline"`    // RFC 3339: the floor is taken back then; "" none
 	Minutes       *minutesLinks        `json:"minutes,omitempty"` // the minutes draft, to the chair and the secretary once closed
+	Chamber       []chamberVote        `json:"chamber,omitempty"` // to the secretary while a vote is open: the members in the chamber
+}
+
+// chamberVote is a member marked present in the chamber, as the Secretary who enters their
+// ballot sees them during a vote: whether they may still vote, whether they voted. Never what.
+type chamberVote struct {
+	ID      string `json:"id"`
+	CanVote bool   `json:"can_vote"`
+	Voted   bool   `json:"voted"`
 }
 
 // minutesLinks are the addresses of a closed session's minutes draft.

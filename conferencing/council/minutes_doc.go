@@ -774,6 +774,9 @@ func (b *builder) memberEvent(e Event) (string, bool) {
 	case "floor_revoked":
 		return b.c.T(b.lang, "council.minutes.ev.floor_revoked", n, b.who(e.By)), true
 	case "vote_cast":
+		if e.By != "" { // a member in the chamber, whose vote the Secretary entered
+			return b.c.T(b.lang, "council.minutes.ev.vote_cast_by", n, b.choice(e.Choice), e.Vote, b.who(e.By)), true
+		}
 		return b.c.T(b.lang, "council.minutes.ev.vote_cast", n, b.choice(e.Choice), e.Vote), true
 	}
 	return "", false

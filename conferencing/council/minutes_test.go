@@ -813,6 +813,7 @@ func playSmall(t testing.TB) ([]byte, string) {
 	_, err = s.OpenVote("1", "Testo", false)
 	must(t, err)
 	must(t, s.Cast("a", Favorevole))
+	must(t, s.CastFor("b", Contrario, "sec")) // in the chamber: the Secretary enters it
 	_, err = s.CloseVote()
 	must(t, err)
 	must(t, s.Suspend("a", "rete"))
@@ -864,6 +865,9 @@ func TestMinutesEveryEntryType(t *testing.T) {
 		if strings.HasPrefix(row[3], "Evento «") {
 			t.Errorf("entry %s has no description: %q", row[0], row[3])
 		}
+	}
+	if !slices.ContainsFunc(events.rows, func(r []string) bool { return strings.Contains(r[3], "in aula, registrato da sec") }) {
+		t.Error("the vote the Secretary entered does not say so")
 	}
 	// Opened 21:59 UTC on 30 June: 23:59 in Rome; a minute later it is 1 July there.
 	if !doc.hasPara("Aperta il 30/06/2025 alle 23:59:00.") || events.rows[1][1] != "23:59:00" ||

@@ -115,33 +115,80 @@ func (s *Session) OpenVote(item, text string, secret bool) (VoteState, error) {
 // Cast records member id's ballot. An open vote is recorded by name at once; a secret ballot
 // only joins the bag, and the record learns nothing until the vote closes.
 func (s *Session) Cast(id string, c Choice) error {
+	return s.do(func() error { return s.castLocked(id, c, "") })
+}
+
+// CastFor is the Secretary (by) entering the ballot of member id, who is in the chamber: marked
+// present by the Secretary's override (a hybrid session). An open vote is recorded by name with
+// by; a secret ballot joins the bag exactly as Cast's does, and nothing records who entered it.
+// A member who is not marked present in the chamber votes from their own device, or not at all.
+func (s *Session) CastFor(id string, c Choice, by string) error {
 	return s.do(func() error {
-		v := s.vote
-		if v == nil {
-			return rocca.Localized(rocca.ECONFLICT, "council.error.vote_closed", "the vote is closed")
+		if by == "" {
+			return rocca.Localized(rocca.EINVALID, "council.error.cast_by", "say who enters the ballot")
 		}
-		if !c.Valid() {
-			return rocca.Localized(rocca.EINVALID, "council.error.choice", "choose favorevole, contrario or astenuto")
-		}
-		p, err := s.memberLocked(id)
-		if err != nil {
+		return s.castLocked(id, c, by)
+	})
+}
+
+// castLocked checks and records a ballot: the member's own (by == "") or entered for them.
+func (s *Session) castLocked(id string, c Choice, by string) error {
+	v := s.vote
+	if v == nil {
+		return rocca.Localized(rocca.ECONFLICT, "council.error.vote_closed", "the vote is closed")
+	}
+	if !c.Valid() {
+		return rocca.Localized(rocca.EINVALID, "council.error.choice", "choose favorevole, contrario or astenuto")
+	}
+	p, err := s.memberLocked(id)
+	if err != nil {
+		return err
+	}
+	proxy := by != ""
+	if proxy {
+		if err := inChamber(p); err != nil {
 			return err
 		}
-		if !v.eligible[id] {
-			return rocca.Localized(rocca.EFORBIDDEN, "council.error.not_eligible",
-				"only the members present when the vote opened may vote")
-		}
-		if v.voted[id] {
-			return rocca.Localized(rocca.ECONFLICT, "council.error.already_voted", "you have already voted")
-		}
-		v.voted[id] = true
-		if v.secret {
-			v.ballots = append(v.ballots, c)
-			return nil
-		}
-		v.names[id] = c
-		return s.appendLocked("vote_cast", with(who(p), "vote", v.n, "choice", c))
-	})
+	}
+	switch {
+	case !v.eligible[id] && proxy:
+		return rocca.Localized(rocca.EFORBIDDEN, "council.error.member_not_eligible",
+			"the member was not present when the vote opened: they may not vote", p.Name)
+	case !v.eligible[id]:
+		return rocca.Localized(rocca.EFORBIDDEN, "council.error.not_eligible",
+			"only the members present when the vote opened may vote")
+	case v.voted[id] && proxy:
+		return rocca.Localized(rocca.ECONFLICT, "council.error.member_voted", "the member has already voted", p.Name)
+	case v.voted[id]:
+		return rocca.Localized(rocca.ECONFLICT, "council.error.already_voted", "you have already voted")
+	}
+	v.voted[id] = true
+	if v.secret {
+		// The same for every ballot, whoever entered it: nothing is written now.
+		v.ballots = append(v.ballots, c)
+		return nil
+	}
+	v.names[id] = c
+	data := with(who(p), "vote", v.n, "choice", c)
+	if proxy {
+		data["by"] = by
+	}
+	return s.appendLocked("vote_cast", data)
+}
+
+// inChamber refuses a ballot entered for a member whom the Secretary has not marked present:
+// connected (and not marked absent), they vote from their own device; otherwise they are not in
+// the chamber.
+func inChamber(p *presence) error {
+	switch {
+	case p.override != nil && p.override.present:
+		return nil
+	case p.override == nil && p.connected:
+		return rocca.Localized(rocca.ECONFLICT, "council.error.own_device",
+			"the member is connected remotely: they vote from their own device", p.Name)
+	}
+	return rocca.Localized(rocca.ECONFLICT, "council.error.not_in_chamber",
+		"the member is not marked present in the chamber", p.Name)
 }
 
 // CloseVote closes the open vote and records its result. For a secret vote the record gets, in

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"syscall"
@@ -65,7 +66,7 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 		if err := json.NewDecoder(resp.Body).Decode(&eb); err != nil || eb.Error.Code == "" {
 			return fmt.Errorf("admin socket: unexpected answer %s", resp.Status)
 		}
-		return &rocca.Error{Code: eb.Error.Code, Message: eb.Error.Message, Key: eb.Error.Key, Args: eb.Error.Args}
+		return &rocca.Error{Code: eb.Error.Code, Message: eb.Error.Message, Key: eb.Error.Key, Args: intArgs(eb.Error.Args)}
 	}
 	if out == nil {
 		return nil
@@ -74,6 +75,17 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 		return fmt.Errorf("decode answer: %w", err)
 	}
 	return nil
+}
+
+// intArgs gives back the whole numbers among a message's arguments, which JSON turned into
+// float64: the catalog formats them with %d.
+func intArgs(args []any) []any {
+	for i, a := range args {
+		if f, ok := a.(float64); ok && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+			args[i] = int64(f)
+		}
+	}
+	return args
 }
 
 func isNotRunning(err error) bool {

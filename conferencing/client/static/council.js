@@ -95,7 +95,7 @@ export function render(state, local = {}, now = Date.now()) {
   renderChair(s, local, chair, now);
   renderRollCallResult(s, chair || secretary);
   renderMembers(s, chair || secretary, secretary && opened);
-  renderSecretary(s, secretary && opened);
+  renderSecretary(s, local, secretary && opened);
 
   const minutes = $("council-minutes");
   const links = s.minutes || {};
@@ -280,7 +280,7 @@ function renderMembers(s, visible, canOverride) {
   }));
 }
 
-function renderSecretary(s, visible) {
+function renderSecretary(s, local, visible) {
   const box = $("council-secretary");
   show(box, visible);
   if (!visible) return;
@@ -290,6 +290,54 @@ function renderSecretary(s, visible) {
   keyed(select, members.map((m) => [m.id, m.name, m.seat]), () =>
     members.map((m) => new Option(`${m.seat}. ${m.name}`, m.id)));
   if (chosen && members.some((m) => m.id === chosen)) select.value = chosen;
+  renderChamber(s, local);
+}
+
+// inChamber lists the members the Secretary marked present (an override that says present).
+export function inChamber(s) {
+  return (s.members || []).filter((m) => !!m.override && !!m.present);
+}
+
+// renderChamber draws the members in the chamber; during a vote the Secretary enters each one's
+// ballot (three buttons), then reads "votato" — never what. state.chamber says, for the
+// Secretary only, who may still vote and who voted.
+function renderChamber(s, local) {
+  const box = $("council-secretary").querySelector(".secretary-chamber");
+  const list = $("council-chamber");
+  const members = inChamber(s);
+  const v = s.vote || null;
+  const votes = new Map((s.chamber || []).map((c) => [c.id, c]));
+  show(box.querySelector(".chamber-hint"), !!v && members.length > 0);
+  show(box.querySelector(".chamber-secret"), !!v && !!v.secret && members.length > 0);
+  show(box.querySelector(".chamber-empty"), members.length === 0);
+  const rows = members.map((m) => [m.id, m.seat, m.name, m.override, votes.get(m.id) || null]);
+  const hadFocus = list.contains(document.activeElement);
+  keyed(list, [rows, v ? v.n : 0], () => members.map((m) => chamberRow(m, v, votes.get(m.id))));
+  for (const b of list.querySelectorAll("button")) {
+    b.setAttribute("aria-disabled", String(local.pending === "vote_for" && b.dataset.target === local.pendingFor));
+  }
+  // A rebuilt list loses the focus: give it to the next member still to vote.
+  if (hadFocus && !list.contains(document.activeElement)) list.querySelector("button")?.focus();
+}
+
+function chamberRow(m, v, c) {
+  const li = el("li", { "data-member": m.id });
+  li.append(el("span", { class: "person-name" }, `${m.seat}. ${m.name}`), el("span", { class: "chamber-note" }, m.override));
+  if (!v) return li;
+  if (c?.voted) {
+    li.append(el("span", { class: "chamber-voted" }, t("council_chamber_voted")));
+  } else if (c?.can_vote) {
+    const group = el("span", { class: "chamber-choices", role: "group", "aria-label": t("council_chamber_vote_label", m.name) });
+    for (const choice of ["favorevole", "contrario", "astenuto"]) {
+      const label = t(`council_${choice}`);
+      group.append(el("button", { type: "button", class: "btn btn-sm btn-vote", "data-action": "vote_for", "data-target": m.id,
+        "data-choice": choice, "aria-label": `${label}: ${m.name}` }, label));
+    }
+    li.append(group);
+  } else {
+    li.append(el("span", { class: "chamber-ineligible" }, t("council_chamber_ineligible")));
+  }
+  return li;
 }
 
 // Council is the council part of one meeting page.
@@ -302,7 +350,7 @@ export class Council {
     this.state = null;
     // pending: the action sent and not yet seen in a state (the buttons wait); error: the last
     // refusal, until the next action.
-    this.local = { pending: "", pendingVote: 0, error: "", voteError: "" };
+    this.local = { pending: "", pendingVote: 0, pendingFor: "", error: "", voteError: "" };
     this.timer = null;
     this.expanded = true; // the council panel is shown
     this.bind();
@@ -349,6 +397,10 @@ export class Council {
         return !state.vote || state.vote.n !== this.local.pendingVote || !!state.voted || !state.can_vote;
       case "confirm":
         return !!(state.members || []).find((m) => m.id === state.me)?.confirmed || !state.opened;
+      case "vote_for": { // the Secretary's ballot for a member in the chamber
+        const c = (state.chamber || []).find((x) => x.id === this.local.pendingFor);
+        return !state.vote || state.vote.n !== this.local.pendingVote || !c || c.voted || !c.can_vote;
+      }
       default:
         return true;
     }
@@ -405,6 +457,13 @@ export class Council {
       this.expand();
     }
     if (now.me && now.speaker === now.me && b.speaker !== now.me) this.announce(t("council_floor_granted_you"));
+    // The Secretary hears each ballot entered for a member in the chamber (who voted, not what).
+    if (before && now.vote && b.vote && now.vote.n === b.vote.n) {
+      const was = new Set((b.chamber || []).filter((c) => c.voted).map((c) => c.id));
+      for (const c of now.chamber || []) {
+        if (c.voted && !was.has(c.id)) this.announce(`${nameOf(now, c.id)}: ${t("council_chamber_voted")}`);
+      }
+    }
     // The result goes to everybody through the page's announcer: the result box may just have
     // appeared, and a live region that appears is not read.
     if (before && now.last_result && JSON.stringify(now.last_result) !== JSON.stringify(b.last_result)) {
@@ -476,6 +535,14 @@ export class Council {
       case "confirm":
         this.local.pending = action;
         this.send(action);
+        this.draw();
+        return;
+      case "vote_for": // the Secretary enters the ballot of a member in the chamber
+        if (button.getAttribute("aria-disabled") === "true") return;
+        this.local.pending = action;
+        this.local.pendingVote = this.state?.vote?.n ?? 0;
+        this.local.pendingFor = button.dataset.target;
+        this.send("vote_cast", { target: button.dataset.target, choice: button.dataset.choice });
         this.draw();
         return;
       case "floor_grant": {
