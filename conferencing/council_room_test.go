@@ -305,4 +305,24 @@ func TestCouncilRestart(t *testing.T) {
 	mark := chair.mark()
 	chair.council(ActOpen)
 	chair.waitError(mark, "council_closed")
+	checkMinutesPages(t, e, m)
+}
+
+// checkMinutesPages: the minutes of a closed session are served from its record to a host, as
+// a page and as an ODT file, and refused to a councillor.
+func checkMinutesPages(t *testing.T, e *env, m *Meeting) {
+	t.Helper()
+	base := "/meetings/" + m.PublicID + "/verbale"
+	if status, _, body := e.get(base, 1); status != http.StatusOK || !strings.Contains(body, "Consiglio comunale") ||
+		!strings.Contains(body, base+".odt") {
+		t.Errorf("minutes page: %d\n%s", status, body)
+	}
+	status, h, body := e.get(base+".odt", 1)
+	if status != http.StatusOK || h.Get("Content-Type") != "application/vnd.oasis.opendocument.text" ||
+		!strings.HasPrefix(body, "PK") || !strings.Contains(body, "mimetypeapplication/vnd.oasis.opendocument.text") {
+		t.Errorf("minutes ODT: %d %s", status, h.Get("Content-Type"))
+	}
+	if status, _, _ := e.get(base, 3); status != http.StatusForbidden {
+		t.Errorf("minutes for a councillor: %d", status)
+	}
 }
