@@ -44,6 +44,9 @@ const (
 // restore must bring back (TLS certificates, server keys).
 var keyDirs = []string{"keys", "tls"}
 
+// recordsDir is where council sessions keep their records (conferencing's Config.CouncilDir).
+const recordsDir = "council"
+
 // Manifest describes an archive.
 type Manifest struct {
 	Format  string    `json:"format"`
@@ -91,10 +94,27 @@ func Create(ctx context.Context, src Source, dest string) (*Manifest, error) {
 			return nil, err
 		}
 	}
+	if err := addRecords(files, src.DataDir); err != nil {
+		return nil, err
+	}
 	if src.OAuthKey != "" {
 		files[OAuthKeyName] = src.OAuthKey
 	}
 	return writeArchive(dest, files, src.Version)
+}
+
+// addRecords adds the council sessions' sealed records (<data_dir>/council/*.record): small, and
+// the legal trace of each session. The recordings next to them are left out: they can weigh
+// gigabytes, and each record lists their SHA-256, so a copy archived elsewhere stays verifiable.
+func addRecords(files map[string]string, root string) error {
+	paths, err := filepath.Glob(filepath.Join(root, recordsDir, "*.record"))
+	if err != nil {
+		return fmt.Errorf("backup records: %w", err)
+	}
+	for _, p := range paths {
+		files["data/"+recordsDir+"/"+filepath.Base(p)] = p
+	}
+	return nil
 }
 
 func addTree(files map[string]string, root, sub string) error {

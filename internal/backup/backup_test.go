@@ -194,3 +194,27 @@ func gunzip(t *testing.T, body []byte) []byte {
 	}
 	return out
 }
+
+// The council sessions' records are in the archive and come back; their recordings are not.
+func TestBackupKeepsCouncilRecords(t *testing.T) {
+	src, dir := setup(t)
+	council := filepath.Join(src.DataDir, "council")
+	os.MkdirAll(filepath.Join(council, "s1-rec1"), 0o700)
+	os.WriteFile(filepath.Join(council, "s1.record"), []byte("{\"seq\":1}\n"), 0o600)
+	os.WriteFile(filepath.Join(council, "s1-rec1", "anna-audio-1.webm"), []byte("webm"), 0o600)
+	archive := filepath.Join(dir, "b.tar.gz")
+	m, err := Create(context.Background(), src, archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if names := members(t, m); !names["data/council/s1.record"] || names["data/council/s1-rec1/anna-audio-1.webm"] {
+		t.Fatalf("archive members: %v", names)
+	}
+	target := Target{DataDir: filepath.Join(dir, "restored"), ConfigFile: filepath.Join(dir, "etc", "rocca.toml")}
+	if _, err := Restore(context.Background(), archive, target); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(target.DataDir, "council", "s1.record")); string(b) != "{\"seq\":1}\n" {
+		t.Fatalf("restored record: %q", b)
+	}
+}
