@@ -194,6 +194,9 @@ func (d *downTrack) setTarget(index int) {
 // readRTCP forwards the subscriber's keyframe requests to the publisher until the sender stops.
 // Reading also lets the interceptors see NACKs, reports and transport-cc feedback.
 func (d *downTrack) readRTCP(s *webrtc.RTPSender) {
+	if s == nil {
+		return
+	}
 	for {
 		pkts, _, err := s.ReadRTCP()
 		if err != nil {

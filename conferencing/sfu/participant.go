@@ -425,10 +425,13 @@ func (p *Participant) subscribe(u *upTrack) {
 	p.announce = append(p.announce, d)
 	p.allocate()
 	u.addDown(d)
+	// Take the sender now: once the transceiver is stopped (an unsubscribe racing this
+	// goroutine's start) Sender() gives nil.
+	sender := tr.Sender()
 	p.readers.Add(1)
 	go func() {
 		defer p.readers.Done()
-		d.readRTCP(tr.Sender())
+		d.readRTCP(sender)
 	}()
 	p.needOffer = true
 }
