@@ -312,7 +312,7 @@ func TestRunIdleAndReconnect(t *testing.T) {
 	// With no new mail there is no new round (the safety poll is an hour away), whatever happens
 	// on other connections; at most one round still running from the last delivery may end. A
 	// syncer that mistakes the EXISTS of its own SELECT for new mail goes round and round.
-	before := s.Status().Rounds
+	before := quietRounds(t, s)
 	for range 30 {
 		d.Count("INBOX")
 	}
@@ -376,5 +376,23 @@ func TestSyncWithAuthenticator(t *testing.T) {
 	auth.password = "sbagliata"
 	if err := NewSyncer(cfg, sink, testLogger(), nil).SyncOnce(context.Background()); err == nil {
 		t.Error("a wrong password signed in")
+	}
+}
+
+// quietRounds waits until the syncer has gone a second without starting a round (on a busy
+// machine the rounds of the last delivery may still be running) and returns the count. A
+// syncer that loops never goes quiet.
+func quietRounds(t *testing.T, s *Syncer) uint64 {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r := s.Status().Rounds
+		time.Sleep(time.Second)
+		if s.Status().Rounds == r {
+			return r
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the syncer never goes quiet: it loops instead of idling (%d rounds)", r)
+		}
 	}
 }
