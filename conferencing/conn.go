@@ -230,3 +230,25 @@ func (c *conn) readMessages(joined func() bool, handle func([]byte) bool) {
 		}
 	}
 }
+
+// fault reports a client mistake; too many of them (beyond what faults allows) end the
+// connection.
+func (c *conn) fault(faults *bucket, err error, ref string) bool {
+	if !faults.take(time.Now()) {
+		c.fail(rocca.Localized(rocca.EINVALID, "conf.error.too_many_errors", "too many bad messages"), ref, closePolicy)
+		return false
+	}
+	c.sendError(err, ref)
+	return true
+}
+
+// refuseJoin ends a connection whose join was refused, with the reason; a server that cannot take
+// people now (restarting) says "going away" so that the client retries.
+func (c *conn) refuseJoin(err error, logMsg string) {
+	code := closeNormal
+	if rocca.ErrorCodeOf(err) == rocca.EUNAVAILABLE {
+		code = closeGoingAway
+	}
+	c.log.Info(logMsg, "err", err)
+	c.fail(err, TypeJoin, code)
+}

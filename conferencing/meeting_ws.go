@@ -102,15 +102,7 @@ func (ss *session) handle(b []byte) bool {
 	return true
 }
 
-// fault reports a client mistake; too many of them end the connection.
-func (ss *session) fault(err error, ref string) bool {
-	if !ss.faults.take(time.Now()) {
-		ss.c.fail(rocca.Localized(rocca.EINVALID, "conf.error.too_many_errors", "too many bad messages"), ref, closePolicy)
-		return false
-	}
-	ss.c.sendError(err, ref)
-	return true
-}
+func (ss *session) fault(err error, ref string) bool { return ss.c.fault(ss.faults, err, ref) }
 
 // join verifies the token and enters the room; a refused join ends the connection.
 func (ss *session) join(msg Message) bool {
@@ -124,12 +116,7 @@ func (ss *session) join(msg Message) bool {
 		ss.mem, err = s.enter(ss.m, p, ss.c, muted, cameraOff)
 	}
 	if err != nil {
-		code := closeNormal
-		if rocca.ErrorCodeOf(err) == rocca.EUNAVAILABLE {
-			code = closeGoingAway
-		}
-		ss.c.log.Info("join refused", "err", err)
-		ss.c.fail(err, TypeJoin, code)
+		ss.c.refuseJoin(err, "join refused")
 		return false
 	}
 	_ = ss.c.ws.SetReadDeadline(time.Now().Add(pongWait))

@@ -88,14 +88,7 @@ func (vs *viewerSession) handle(b []byte) bool {
 	return vs.fault(errForbidden(), msg.Type) // chat, hand, mute, moderation: not for viewers
 }
 
-func (vs *viewerSession) fault(err error, ref string) bool {
-	if !vs.faults.take(time.Now()) {
-		vs.c.fail(rocca.Localized(rocca.EINVALID, "conf.error.too_many_errors", "too many bad messages"), ref, closePolicy)
-		return false
-	}
-	vs.c.sendError(err, ref)
-	return true
-}
+func (vs *viewerSession) fault(err error, ref string) bool { return vs.c.fault(vs.faults, err, ref) }
 
 // join checks the viewer token and the stream, and connects the viewer; a refusal ends the
 // connection with the reason (public_closed, public_full, public_not_live, …).
@@ -112,12 +105,7 @@ func (vs *viewerSession) join(msg Message) bool {
 		vs.v, err = s.enterViewer(vs.m, id, vs.c)
 	}
 	if err != nil {
-		code := closeNormal
-		if rocca.ErrorCodeOf(err) == rocca.EUNAVAILABLE {
-			code = closeGoingAway
-		}
-		vs.c.log.Info("public join refused", "err", err)
-		vs.c.fail(err, TypeJoin, code)
+		vs.c.refuseJoin(err, "public join refused")
 		return false
 	}
 	_ = vs.c.ws.SetReadDeadline(time.Now().Add(pongWait))
