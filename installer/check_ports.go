@@ -6,10 +6,13 @@ import (
 	"os"
 	"strings"
 	"syscall"
+
+	"github.com/rocca-pa/rocca/internal/config"
 )
 
 // checkPorts tries to bind every port the configuration needs. A port held by Rocca itself (a
-// re-run, or doctor on a running server) is fine.
+// re-run, or doctor on a running server) is fine, and so is the VPN port in external mode when
+// the interface's own program holds it (wireguard-go, or the kernel: no process).
 func checkPorts(_ context.Context, in Input) Result {
 	var busy, untested []Port
 	var owners []string
@@ -23,6 +26,8 @@ func checkPorts(_ context.Context, in Input) Result {
 			owner := in.Sys.PortOwner(p.Proto, p.Port)
 			switch {
 			case owner == "rocca":
+				continue
+			case p.Key == "vpn.listen_port" && in.Config.VPN.Mode == config.VPNExternal && (owner == "wireguard-go" || owner == ""):
 				continue
 			case owner == "" && in.Doctor && in.Sys.EUID() != 0:
 				// Without root the holder cannot be seen: most likely Rocca itself.

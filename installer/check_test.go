@@ -81,6 +81,9 @@ func TestCheckTUN(t *testing.T) {
 		{"vpn off", func(_ *testing.T, f *fakeSys, in *Input) { f.tunErr, in.Config.VPN.Enabled = missing, false }, OK},
 		{"missing, kernel module", func(_ *testing.T, f *fakeSys, _ *Input) { f.tunErr = missing }, Warning},
 		{"missing, no module", func(_ *testing.T, f *fakeSys, _ *Input) { f.tunErr, f.wgErr = missing, errors.New("no module") }, Blocker},
+		{"missing, external mode", func(_ *testing.T, f *fakeSys, in *Input) {
+			f.tunErr, f.wgErr, in.Config.VPN.Mode = missing, errors.New("no module"), config.VPNExternal
+		}, OK},
 	})
 }
 
@@ -91,6 +94,12 @@ func TestCheckWireGuard(t *testing.T) {
 		{"userspace chosen", func(_ *testing.T, f *fakeSys, in *Input) { f.wgErr, in.Config.VPN.Mode = noModule, config.VPNUserspace }, OK},
 		{"fallback", func(_ *testing.T, f *fakeSys, _ *Input) { f.wgErr = noModule }, Warning},
 		{"kernel required", func(_ *testing.T, f *fakeSys, in *Input) { f.wgErr, in.Config.VPN.Mode = noModule, config.VPNKernel }, Blocker},
+		{"external, interface there", func(_ *testing.T, f *fakeSys, in *Input) {
+			f.wgErr, f.wgLink, in.Config.VPN.Mode = noModule, map[string]string{in.Config.VPN.Interface: "wireguard-go"}, config.VPNExternal
+		}, OK},
+		{"external, interface missing", func(_ *testing.T, f *fakeSys, in *Input) {
+			f.wgLink, in.Config.VPN.Mode = map[string]string{"wg9": "kernel"}, config.VPNExternal
+		}, Warning},
 	})
 }
 
@@ -101,6 +110,16 @@ func TestCheckPorts(t *testing.T) {
 		{"needs root", func(_ *testing.T, f *fakeSys, _ *Input) { f.denied["tcp/443"] = true }, Warning},
 		{"doctor without root", func(_ *testing.T, f *fakeSys, in *Input) { f.busy["tcp/443"], f.euid, in.Doctor = "", 1000, true }, Warning},
 		{"busy", func(_ *testing.T, f *fakeSys, _ *Input) { f.busy["tcp/443"], f.busy["udp/51820"] = "nginx", "" }, Blocker},
+		{"vpn port held by wireguard-go", func(_ *testing.T, f *fakeSys, _ *Input) { f.busy["udp/51820"] = "wireguard-go" }, Blocker},
+		{"external: vpn port held by its wireguard-go", func(_ *testing.T, f *fakeSys, in *Input) {
+			f.busy["udp/51820"], in.Config.VPN.Mode = "wireguard-go", config.VPNExternal
+		}, OK},
+		{"external: vpn port held by the kernel", func(_ *testing.T, f *fakeSys, in *Input) {
+			f.busy["udp/51820"], in.Config.VPN.Mode = "", config.VPNExternal
+		}, OK},
+		{"external: web port still checked", func(_ *testing.T, f *fakeSys, in *Input) {
+			f.busy["tcp/443"], in.Config.VPN.Mode = "", config.VPNExternal
+		}, Blocker},
 	})
 	cat := testCatalog(t)
 	if got := res[4].Text(cat, "it"); !strings.Contains(got, "TCP 443 (nginx)") || !strings.Contains(got, "UDP 51820") {

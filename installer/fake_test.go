@@ -25,6 +25,7 @@ type fakeSys struct {
 	systemd  SystemdInfo
 	tunErr   error
 	wgErr    error
+	wgLink   map[string]string // interface -> kind, for WireGuardLink
 	busy     map[string]string // "tcp/443" -> the process holding it
 	denied   map[string]bool   // "tcp/80": binding needs root
 	fw       FirewallInfo
@@ -72,6 +73,12 @@ func (f *fakeSys) EUID() int              { return f.euid }
 func (f *fakeSys) Systemd() SystemdInfo   { return f.systemd }
 func (f *fakeSys) TUN() error             { return f.tunErr }
 func (f *fakeSys) WireGuardModule() error { return f.wgErr }
+func (f *fakeSys) WireGuardLink(name string) (string, error) {
+	if kind, ok := f.wgLink[name]; ok {
+		return kind, nil
+	}
+	return "", errors.New("no interface " + name)
+}
 func (f *fakeSys) Firewall() FirewallInfo { return f.fw }
 func (f *fakeSys) TimeSync() TimeSyncInfo { return f.ts }
 func (f *fakeSys) Hostname() string       { return f.hostname }

@@ -18,6 +18,9 @@ type System interface {
 	TUN() error
 	// WireGuardModule returns nil when the kernel has WireGuard (loaded, built in or loadable).
 	WireGuardModule() error
+	// WireGuardLink reports whether name is a WireGuard interface another program runs (for
+	// vpn.mode = "external"): its kind, "kernel" or "wireguard-go", or why it is not usable.
+	WireGuardLink(name string) (kind string, err error)
 	// Bind tries to listen on host:port ("tcp" or "udp"; host "" means every address) and releases
 	// the port at once.
 	Bind(proto, host string, port int) error

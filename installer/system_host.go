@@ -101,6 +101,26 @@ func (h *Host) WireGuardModule() error {
 	return errors.New("wireguard: no kernel module for Linux " + h.OS().Kernel)
 }
 
+// WireGuardLink looks the interface up through netlink: a kernel WireGuard link, or a TUN link
+// with the control socket wireguard-go opens in /var/run/wireguard. Nothing on the system changes.
+func (*Host) WireGuardLink(name string) (string, error) {
+	l, err := netlink.LinkByName(name)
+	if err != nil {
+		return "", fmt.Errorf("no interface %s: %w", name, err)
+	}
+	switch l.Type() {
+	case "wireguard":
+		return "kernel", nil
+	case "tun":
+		sock := "/var/run/wireguard/" + name + ".sock"
+		if _, err := os.Stat(sock); err != nil {
+			return "", fmt.Errorf("%s is a TUN interface without the wireguard-go control socket %s", name, sock)
+		}
+		return "wireguard-go", nil
+	}
+	return "", fmt.Errorf("%s is an interface of type %s, not WireGuard", name, l.Type())
+}
+
 func (*Host) Bind(proto, host string, port int) error {
 	addr := net.JoinHostPort(host, strconv.Itoa(port))
 	if proto == "udp" {

@@ -32,6 +32,9 @@ func (f *fakeSys) TUN() error { return nil }
 func (f *fakeSys) WireGuardModule() error {
 	return errors.New("wireguard: no kernel module for Linux 6.1.0-18-amd64")
 }
+func (f *fakeSys) WireGuardLink(name string) (string, error) {
+	return "", errors.New("no interface " + name)
+}
 func (f *fakeSys) Bind(string, string, int) error   { return nil }
 func (f *fakeSys) PortOwner(string, int) string     { return "" }
 func (f *fakeSys) Firewall() installer.FirewallInfo { return installer.FirewallInfo{} }

@@ -38,6 +38,8 @@ type e2eReq struct {
 	Op        string    `json:"op"`
 	Dir       string    `json:"dir,omitempty"`
 	Iface     string    `json:"iface,omitempty"`
+	Mode      string    `json:"mode,omitempty"`    // start: the [vpn] mode, userspace when empty
+	NoWait    bool      `json:"no_wait,omitempty"` // start: return without waiting for the interface
 	Endpoint  string    `json:"endpoint,omitempty"`
 	LAN       string    `json:"lan,omitempty"`
 	User      string    `json:"user,omitempty"`
@@ -198,8 +200,12 @@ func (h *e2eServer) start(req e2eReq) error {
 			return err
 		}
 	}
+	mode := req.Mode
+	if mode == "" {
+		mode = ModeUserspace
+	}
 	cfg := Config{
-		Interface: req.Iface, Mode: ModeUserspace, ListenPort: 51820, Subnet: "10.86.0.0/24",
+		Interface: req.Iface, Mode: mode, ListenPort: 51820, Subnet: "10.86.0.0/24",
 		Endpoint: req.Endpoint, LAN: []string{req.LAN}, Keepalive: 25, DataDir: req.Dir,
 		PublicURL: "http://" + e2eHTTP, MailFrom: "Rocca <rocca@comune.example.it>", Municipality: "Comune di Prova",
 	}
@@ -227,6 +233,9 @@ func (h *e2eServer) start(req e2eReq) error {
 	}
 	h.http = &http.Server{Handler: ws.Handler()}
 	go h.http.Serve(ln)
+	if req.NoWait {
+		return nil
+	}
 
 	deadline := time.Now().Add(20 * time.Second)
 	for {

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/rocca-pa/rocca/vpn/device"
-	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 )
 
 // The firewall keeps a fixed structure and changes only its sets when devices come and go:
@@ -115,7 +114,7 @@ func (s *Service) presetDestinations(set Settings) []netip.Prefix {
 // (a reopened interface, a table removed from outside), when nothing is installed yet or when the
 // structure changed; otherwise only the set elements that differ. want holds the live devices
 // (nil: read them). The caller holds devMu.
-func (s *Service) syncFirewallLocked(ctx context.Context, want map[wgtypes.Key]wanted, force bool) {
+func (s *Service) syncFirewallLocked(ctx context.Context, want *liveSet, force bool) {
 	if s.firewall == nil {
 		return
 	}
@@ -127,17 +126,50 @@ func (s *Service) syncFirewallLocked(ctx context.Context, want map[wgtypes.Key]w
 		s.logger.Error("compute vpn firewall rules", "err", err)
 		return
 	}
-	members := make(map[netip.Addr][]string, len(want))
-	for _, w := range want {
-		if sets := pl.setsOf(w.peer.OwnerID); len(sets) > 0 {
-			members[w.peer.Address] = sets
-		}
-	}
 	if force || pl.sig != s.fwSig {
+		members := make(map[netip.Addr][]string, len(want.list))
+		for i := range want.list {
+			if w := &want.list[i]; len(pl.setsOf(w.peer.OwnerID)) > 0 {
+				members[w.peer.Address] = pl.setsOf(w.peer.OwnerID)
+			}
+		}
 		s.installFirewallLocked(ctx, pl, members)
 		return
 	}
-	s.updateFirewallLocked(ctx, members, nil)
+	// The usual pass: compare in place and hand over only the addresses that differ, so that a
+	// pass over thousands of unchanged devices builds nothing.
+	members := map[netip.Addr][]string{}
+	var scope []netip.Addr
+	installed := 0 // addresses of live devices found in fwSets
+	for i := range want.list {
+		w := &want.list[i]
+		sets := pl.setsOf(w.peer.OwnerID)
+		have, ok := s.fwSets[w.peer.Address]
+		if ok {
+			installed++
+		}
+		if slices.Equal(have, sets) {
+			continue
+		}
+		scope = append(scope, w.peer.Address)
+		if len(sets) > 0 {
+			members[w.peer.Address] = sets
+		}
+	}
+	if installed < len(s.fwSets) { // some installed addresses belong to no live device any more
+		live := make(map[netip.Addr]bool, len(want.list))
+		for i := range want.list {
+			live[want.list[i].peer.Address] = true
+		}
+		for a := range s.fwSets {
+			if !live[a] {
+				scope = append(scope, a)
+			}
+		}
+	}
+	if len(scope) > 0 {
+		s.updateFirewallLocked(ctx, members, scope)
+	}
 }
 
 // refreshFirewallLocked puts the devices at addrs into the sets the database says (none once
@@ -216,20 +248,10 @@ func (s *Service) installFirewallLocked(ctx context.Context, pl *plan, members m
 	s.logger.Info("vpn firewall rules installed", "rules", len(p.Rules), "sets", len(p.Sets), "devices", len(members))
 }
 
-// updateFirewallLocked changes the set elements of the addresses in scope (nil: every address
-// installed or wanted) to members, in one transaction. If that fails (the table was changed
-// from outside) it installs the whole table instead.
+// updateFirewallLocked changes the set elements of the addresses in scope to members (an address
+// of scope missing from members leaves every set), in one transaction. If that fails (the table
+// was changed from outside) it installs the whole table instead.
 func (s *Service) updateFirewallLocked(ctx context.Context, members map[netip.Addr][]string, scope []netip.Addr) {
-	if scope == nil {
-		for a := range s.fwSets {
-			scope = append(scope, a)
-		}
-		for a := range members {
-			if _, ok := s.fwSets[a]; !ok {
-				scope = append(scope, a)
-			}
-		}
-	}
 	slices.SortFunc(scope, netip.Addr.Compare)
 	scope = slices.Compact(scope)
 	changes := diffSets(s.fwSets, members, scope)

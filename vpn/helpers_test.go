@@ -344,7 +344,7 @@ func (b *syncBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return 
 
 // env is a service over a real SQLite file, real accounts (auth), and fakes at the device seams.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	dir     string
 	db      *sqlite.DB
 	auth    *auth.Service
@@ -371,7 +371,7 @@ func testConfig(dir string) Config {
 	}
 }
 
-func newEnv(t *testing.T, mutate ...func(*Config)) *env {
+func newEnv(t testing.TB, mutate ...func(*Config)) *env {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -417,7 +417,7 @@ func newEnv(t *testing.T, mutate ...func(*Config)) *env {
 }
 
 // service builds a Service over the env's database and key files, as after a restart.
-func (e *env) service(t *testing.T) *Service {
+func (e *env) service(t testing.TB) *Service {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	svc, err := New(e.cfg, Deps{DB: e.db, Users: e.auth, Audit: e.auth, Mailer: e.mailer, Catalog: e.cat,

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/rocca-pa/rocca"
@@ -185,6 +186,33 @@ func (b *pskBox) seal(k wgtypes.Key) (string, error) {
 	}
 	out := b.aead.Seal(nonce, nonce, k[:], pskAAD)
 	return pskPrefix + base64.StdEncoding.EncodeToString(out), nil
+}
+
+// openInto opens s into k like open, decoding through in and out, buffers it returns grown for
+// the next call: reading every device's key on every reconcile pass then allocates nothing.
+func (b *pskBox) openInto(s string, k *wgtypes.Key, in, out []byte) ([]byte, []byte, error) {
+	raw, ok := strings.CutPrefix(s, pskPrefix)
+	if !ok {
+		return in, out, errors.New("open psk: unknown format")
+	}
+	in = slices.Grow(in[:0], base64.StdEncoding.DecodedLen(len(raw)))[:base64.StdEncoding.DecodedLen(len(raw))]
+	var src [128]byte // the text of a sealed key is 80 bytes
+	if len(raw) > len(src) {
+		return in, out, errors.New("open psk: damaged value")
+	}
+	copy(src[:], raw)
+	m, err := base64.StdEncoding.Decode(in, src[:len(raw)])
+	n := b.aead.NonceSize()
+	if err != nil || m < n {
+		return in, out, errors.New("open psk: damaged value")
+	}
+	plain, err := b.aead.Open(out[:0], in[:n], in[n:m], pskAAD)
+	if err != nil || len(plain) != wgtypes.KeyLen {
+		return in, out, errors.New("open psk: wrong key file or damaged value")
+	}
+	copy(k[:], plain)
+	clear(plain) // the plaintext stays in k only
+	return in, plain, nil
 }
 
 func (b *pskBox) open(s string) (wgtypes.Key, error) {

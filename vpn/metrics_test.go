@@ -2,7 +2,9 @@ package vpn
 
 import (
 	"context"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -44,6 +46,24 @@ func TestMetrics(t *testing.T) {
 	} {
 		if got[name] != want {
 			t.Errorf("%s = %v, want %v", name, got[name], want)
+		}
+	}
+}
+
+// BenchmarkCollect measures gathering the wireguard_peer_* metrics of 5,000 devices (20,000
+// series), what every Prometheus scrape costs the server before the text encoding.
+func BenchmarkCollect(b *testing.B) {
+	s := &Service{stats: map[int64]peerStats{}}
+	for i := range 5000 {
+		s.stats[int64(i+1)] = peerStats{name: fmt.Sprintf("dispositivo-%05d", i), owner: fmt.Sprintf("dip%03d@comune.example.it", i%250),
+			handshake: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC), rx: 123456, tx: 654321, online: i%2 == 0}
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(s.Collector())
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := reg.Gather(); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

@@ -75,23 +75,7 @@ func startDevice(t *testing.T, ns, iface, conf string) *wgDevice {
 	if len(wq.Addresses) != 1 || len(wq.Peers) != 1 {
 		t.Fatalf("delivered config has %d addresses and %d peers:\n%s", len(wq.Addresses), len(wq.Peers), conf)
 	}
-	var out lockedBuffer
-	cmd := exec.Command("ip", "netns", "exec", ns, "wireguard-go", "-f", iface)
-	cmd.Env = append(os.Environ(), "WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1")
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start wireguard-go: %v", err)
-	}
-	d := &wgDevice{ns: ns, iface: iface, cmd: cmd}
-	sock := "/var/run/wireguard/" + iface + ".sock"
-	t.Cleanup(func() {
-		d.stop()
-		os.Remove(sock)
-		if t.Failed() {
-			t.Logf("wireguard-go %s output:\n%s", iface, out.String())
-		}
-	})
-	waitUntil(t, 10*time.Second, "wireguard-go socket "+sock, func() bool { _, err := os.Stat(sock); return err == nil })
+	d := startWireguardGo(t, ns, iface)
 	dir := t.TempDir()
 	keyFile, pskFile := dir+"/key", dir+"/psk"
 	os.WriteFile(keyFile, []byte(wq.PrivateKey.String()), 0o600)
@@ -115,10 +99,36 @@ func startDevice(t *testing.T, ns, iface, conf string) *wgDevice {
 	return d
 }
 
+// startWireguardGo runs `wireguard-go -f iface` in ns, unconfigured, and waits for its UAPI
+// socket: an employee's device before startDevice configures it, or the program that runs the
+// server's interface in external mode. It is stopped when the test ends, if not before.
+func startWireguardGo(t *testing.T, ns, iface string) *wgDevice {
+	t.Helper()
+	var out lockedBuffer
+	cmd := exec.Command("ip", "netns", "exec", ns, "wireguard-go", "-f", iface)
+	cmd.Env = append(os.Environ(), "WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1")
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start wireguard-go: %v", err)
+	}
+	d := &wgDevice{ns: ns, iface: iface, cmd: cmd}
+	sock := "/var/run/wireguard/" + iface + ".sock"
+	t.Cleanup(func() {
+		d.stop()
+		if t.Failed() {
+			t.Logf("wireguard-go %s output:\n%s", iface, out.String())
+		}
+	})
+	waitUntil(t, 10*time.Second, "wireguard-go socket "+sock, func() bool { _, err := os.Stat(sock); return err == nil })
+	return d
+}
+
+// stop ends wireguard-go (SIGTERM: it deletes its interface and socket) and reaps it.
 func (d *wgDevice) stop() {
 	if d.cmd != nil {
 		stopProcess(d.cmd)
 		d.cmd = nil
+		os.Remove("/var/run/wireguard/" + d.iface + ".sock") // only if wireguard-go could not
 	}
 }
 

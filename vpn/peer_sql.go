@@ -64,49 +64,81 @@ type querier interface {
 
 func scanPeer(row scanner, now time.Time) (*Peer, error) {
 	var p Peer
-	var addr, reason string
-	var created, expires, ended, hs int64
-	if err := row.Scan(&p.ID, &p.OwnerID, &p.Name, &p.PublicKey, &addr, &p.psk, &p.OwnKey, &p.Imported,
-		&created, &expires, &ended, &reason, &hs, &p.RxBytes, &p.TxBytes, &p.Endpoint, &p.connected); err != nil {
+	if err := newPeerScanner().scan(row, now, &p); err != nil {
 		return nil, err
 	}
-	a, err := netip.ParseAddr(addr)
+	return &p, nil
+}
+
+// peerScanner reads rows of peerColumns through variables it reuses, so that reading thousands
+// of devices allocates little beyond the strings the driver returns.
+type peerScanner struct {
+	p                           Peer
+	addr, reason                string
+	created, expires, ended, hs int64
+	dest                        []any
+}
+
+func newPeerScanner() *peerScanner {
+	sc := &peerScanner{}
+	p := &sc.p
+	sc.dest = []any{&p.ID, &p.OwnerID, &p.Name, &p.PublicKey, &sc.addr, &p.psk, &p.OwnKey, &p.Imported,
+		&sc.created, &sc.expires, &sc.ended, &sc.reason, &sc.hs, &p.RxBytes, &p.TxBytes, &p.Endpoint, &p.connected}
+	return sc
+}
+
+// scan reads one row into out.
+func (sc *peerScanner) scan(row scanner, now time.Time, out *Peer) error {
+	sc.p = Peer{}
+	if err := row.Scan(sc.dest...); err != nil {
+		return err
+	}
+	p := &sc.p
+	a, err := netip.ParseAddr(sc.addr)
 	if err != nil {
-		return nil, fmt.Errorf("peer %d: bad address %q", p.ID, addr)
+		return fmt.Errorf("peer %d: bad address %q", p.ID, sc.addr)
 	}
 	p.Address = a
 	p.PSK = p.psk != ""
-	p.CreatedAt, p.ExpiresAt, p.EndedAt, p.LastHandshake = fromUnix(created), fromUnix(expires), fromUnix(ended), fromUnix(hs)
+	p.CreatedAt, p.ExpiresAt, p.EndedAt, p.LastHandshake = fromUnix(sc.created), fromUnix(sc.expires), fromUnix(sc.ended), fromUnix(sc.hs)
 	switch {
-	case reason == "revoked":
+	case sc.reason == "revoked":
 		p.State = StateRevoked
-	case reason == "expired" || !p.ExpiresAt.IsZero() && !now.Before(p.ExpiresAt):
+	case sc.reason == "expired" || !p.ExpiresAt.IsZero() && !now.Before(p.ExpiresAt):
 		p.State = StateExpired
 	default:
 		p.State = StateActive
 	}
 	p.Online = p.State == StateActive && !p.LastHandshake.IsZero() && now.Sub(p.LastHandshake) <= OnlineWindow
-	return &p, nil
+	*out = *p
+	return nil
 }
 
 func queryPeers(ctx context.Context, q querier, now time.Time, where string, args ...any) ([]*Peer, error) {
+	var out []*Peer
+	err := eachPeer(ctx, q, now, func(p *Peer) { c := *p; out = append(out, &c) }, where, args...)
+	return out, err
+}
+
+// eachPeer calls fn with every device the query selects; *p is reused for the next row.
+func eachPeer(ctx context.Context, q querier, now time.Time, fn func(p *Peer), where string, args ...any) error {
 	rows, err := q.QueryContext(ctx, `SELECT `+peerColumns+` FROM vpn_peers `+where, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list peers: %w", err)
+		return fmt.Errorf("list peers: %w", err)
 	}
 	defer rows.Close()
-	var out []*Peer
+	sc := newPeerScanner()
+	var p Peer
 	for rows.Next() {
-		p, err := scanPeer(rows, now)
-		if err != nil {
-			return nil, fmt.Errorf("list peers: %w", err)
+		if err := sc.scan(rows, now, &p); err != nil {
+			return fmt.Errorf("list peers: %w", err)
 		}
-		out = append(out, p)
+		fn(&p)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list peers: %w", err)
+		return fmt.Errorf("list peers: %w", err)
 	}
-	return out, nil
+	return nil
 }
 
 // peerByID returns the device id, ended or not.
@@ -129,6 +161,13 @@ func errPeerNotFound(id int64) error {
 // their expiry time, until the expiry runs), by id.
 func unendedPeers(ctx context.Context, q querier, now time.Time) ([]*Peer, error) {
 	return queryPeers(ctx, q, now, `WHERE ended_at = 0 ORDER BY id`)
+}
+
+// appendUnendedPeers is unendedPeers appending to buf, whose room a caller reading every device
+// again and again (the reconcile pass) reuses.
+func appendUnendedPeers(ctx context.Context, q querier, now time.Time, buf []Peer) ([]Peer, error) {
+	err := eachPeer(ctx, q, now, func(p *Peer) { buf = append(buf, *p) }, `WHERE ended_at = 0 ORDER BY id`)
+	return buf, err
 }
 
 // livePeerAt returns the device not yet ended that holds address a, or nil.

@@ -514,26 +514,6 @@ func (s *Service) userMap(ctx context.Context) (map[int64]*rocca.User, error) {
 	return m, nil
 }
 
-// peerConfig is how p appears on the interface.
-func (s *Service) peerConfig(p *Peer) (wgtypes.PeerConfig, error) {
-	key, err := wgtypes.ParseKey(p.PublicKey)
-	if err != nil {
-		return wgtypes.PeerConfig{}, fmt.Errorf("device %d: bad public key", p.ID)
-	}
-	psk := wgtypes.Key{} // the zero key clears a pre-shared key
-	if p.psk != "" {
-		if psk, err = s.psk.open(p.psk); err != nil {
-			return wgtypes.PeerConfig{}, fmt.Errorf("device %d: %w", p.ID, err)
-		}
-	}
-	return wgtypes.PeerConfig{
-		PublicKey:         key,
-		PresharedKey:      &psk,
-		ReplaceAllowedIPs: true,
-		AllowedIPs:        []net.IPNet{hostNet(p.Address)},
-	}, nil
-}
-
 func hostNet(a netip.Addr) net.IPNet {
 	return net.IPNet{IP: a.AsSlice(), Mask: net.CIDRMask(a.BitLen(), a.BitLen())}
 }

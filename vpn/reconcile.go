@@ -3,7 +3,9 @@ package vpn
 import (
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"io/fs"
 	"net"
 	"net/netip"
@@ -75,7 +77,11 @@ func (s *Service) Reconcile(ctx context.Context) {
 	}
 	onDevice, err := s.dev.Peers(ctx)
 	if errors.Is(err, fs.ErrNotExist) && !reopened {
-		s.logger.Warn("vpn interface vanished (deleted by hand?); creating it again")
+		if s.cfg.Mode == ModeExternal {
+			s.logger.Warn("vpn interface gone or created again by the program that owns it; configuring it again as soon as it is there", "err", err)
+		} else {
+			s.logger.Warn("vpn interface vanished (deleted by hand?); creating it again", "err", err)
+		}
 		s.dev.Close()
 		s.dev = nil
 		if !s.openLocked(ctx) {
@@ -119,13 +125,37 @@ func (s *Service) openLocked(ctx context.Context) bool {
 			s.logger.Error("vpn interface unavailable; the rest of Rocca keeps working", "err", err)
 		}
 		s.devErr = err
+		s.setReady(err)
 		return false
 	}
 	if s.devErr != nil {
 		s.logger.Info("vpn interface available again")
 	}
 	s.dev, s.devErr, s.reopen = d, nil, false
+	s.setReady(nil)
 	return true
+}
+
+// setReady records what Ready reports: nil while the interface is open, else why it is not.
+func (s *Service) setReady(err error) {
+	s.mu.Lock()
+	s.notReady = err
+	s.mu.Unlock()
+}
+
+// Ready is the part's readiness check for /readyz: it fails while the interface is not open, for
+// the reason Status shows (for example, in external mode, the program that runs the interface is
+// stopped). It never waits for a reconcile pass in progress. Without OpenDevice it always passes.
+func (s *Service) Ready(context.Context) error {
+	if s.open == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.notReady != nil {
+		return fmt.Errorf("vpn interface %s: %w", s.cfg.Interface, s.notReady)
+	}
+	return nil
 }
 
 // firewallGoneLocked reports whether the firewall we installed has disappeared (removed from
@@ -145,16 +175,46 @@ func (s *Service) firewallGoneLocked(ctx context.Context) bool {
 	return !present
 }
 
-// wanted is a live device as the interface should hold it.
-type wanted struct {
-	peer *Peer
-	cfg  wgtypes.PeerConfig
+// liveSet is the live devices of one pass as the interface should hold them, in a few flat
+// allocations sized from the pass before: no object per device, no change prepared for devices
+// that need none. It is garbage once the pass ends, on purpose: kept between passes it would stay
+// live, and Go lets the heap grow to twice what is live before it collects, so the process would
+// hold twice its size for good instead of a few short-lived megabytes per pass.
+type liveSet struct {
+	rows  []Peer                // the devices not ended, as read from the database
+	list  []wanted              // the live ones of enabled users
+	index map[wgtypes.Key]int32 // position in list by public key
+	pskIn []byte                // scratch for opening sealed pre-shared keys
+	pskTo []byte
 }
 
-// desired returns the live devices of enabled users, by public key.
-func (s *Service) desired(ctx context.Context) (map[wgtypes.Key]wanted, error) {
+// wanted is a live device as the interface should hold it.
+type wanted struct {
+	peer *Peer // into liveSet.rows
+	key  wgtypes.Key
+	psk  wgtypes.Key // the zero key when the device has none
+	seen bool        // found on the interface in this pass
+}
+
+// lookup returns the live device with public key k, or nil.
+func (l *liveSet) lookup(k wgtypes.Key) *wanted {
+	if i, ok := l.index[k]; ok {
+		return &l.list[i]
+	}
+	return nil
+}
+
+// config is the incremental change that puts w on the interface as it should be.
+func (w *wanted) config() wgtypes.PeerConfig {
+	psk := w.psk // the zero key clears a pre-shared key
+	return wgtypes.PeerConfig{PublicKey: w.key, PresharedKey: &psk, ReplaceAllowedIPs: true,
+		AllowedIPs: []net.IPNet{hostNet(w.peer.Address)}}
+}
+
+// desired returns the live devices of enabled users. The caller holds devMu.
+func (s *Service) desired(ctx context.Context) (*liveSet, error) {
 	now := s.clock.Now()
-	peers, err := unendedPeers(ctx, s.db, now)
+	rows, err := appendUnendedPeers(ctx, s.db, now, make([]Peer, 0, s.liveHint+s.liveHint/8+16))
 	if err != nil {
 		return nil, err
 	}
@@ -162,69 +222,109 @@ func (s *Service) desired(ctx context.Context) (map[wgtypes.Key]wanted, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[wgtypes.Key]wanted, len(peers))
-	for _, p := range peers {
+	s.liveHint = len(rows)
+	l := &liveSet{rows: rows, list: make([]wanted, 0, len(rows)), index: make(map[wgtypes.Key]int32, len(rows))}
+	for i := range l.rows {
+		p := &l.rows[i]
 		u := users[p.OwnerID]
 		if !p.live(now) || u == nil || u.Disabled {
 			continue
 		}
 		p.Owner, p.OwnerName = u.Email, u.Name
-		pc, err := s.peerConfig(p)
-		if err != nil {
+		w := wanted{peer: p}
+		if err := s.peerKeys(l, p, &w); err != nil {
 			s.logger.Error("reconcile: skip device", "peer", p.ID, "err", err)
 			continue
 		}
-		out[pc.PublicKey] = wanted{peer: p, cfg: pc}
+		if j, dup := l.index[w.key]; dup { // the database forbids it; the last one wins, as on the interface
+			l.list[j] = w
+			continue
+		}
+		l.index[w.key] = int32(len(l.list))
+		l.list = append(l.list, w)
 	}
-	return out, nil
+	return l, nil
 }
 
-// diffPeers returns the incremental changes that turn the interface's peers into want.
-func diffPeers(onDevice []wgtypes.Peer, want map[wgtypes.Key]wanted) []wgtypes.PeerConfig {
+// peerKeys decodes the public key and opens the pre-shared key of p into w, through the
+// scratch buffers of l rather than new memory for each device.
+func (s *Service) peerKeys(l *liveSet, p *Peer, w *wanted) error {
+	if !decodeKey(p.PublicKey, &w.key) {
+		return fmt.Errorf("device %d: bad public key", p.ID)
+	}
+	if p.psk == "" {
+		return nil
+	}
+	var err error
+	l.pskIn, l.pskTo, err = s.psk.openInto(p.psk, &w.psk, l.pskIn, l.pskTo)
+	if err != nil {
+		return fmt.Errorf("device %d: %w", p.ID, err)
+	}
+	return nil
+}
+
+// decodeKey decodes a base64 WireGuard key into k without allocating; false when s is not one.
+func decodeKey(s string, k *wgtypes.Key) bool {
+	const encoded = 44 // base64 of 32 bytes, with its padding
+	if len(s) != encoded {
+		return false
+	}
+	var src [encoded]byte
+	var dst [33]byte // DecodedLen(44)
+	copy(src[:], s)
+	n, err := base64.StdEncoding.Decode(dst[:], src[:])
+	if err != nil || n != wgtypes.KeyLen {
+		return false
+	}
+	copy(k[:], dst[:n])
+	return true
+}
+
+// diffPeers returns the incremental changes that turn the interface's peers into want, and marks
+// the live devices found on the interface as seen.
+func diffPeers(onDevice []wgtypes.Peer, want *liveSet) []wgtypes.PeerConfig {
 	var changes []wgtypes.PeerConfig
-	have := make(map[wgtypes.Key]bool, len(onDevice))
-	for _, cur := range onDevice {
-		have[cur.PublicKey] = true
-		w, ok := want[cur.PublicKey]
-		if !ok {
+	for i := range onDevice {
+		cur := &onDevice[i]
+		w := want.lookup(cur.PublicKey)
+		if w == nil {
 			changes = append(changes, wgtypes.PeerConfig{PublicKey: cur.PublicKey, Remove: true})
 			continue
 		}
-		if !sameIPs(cur.AllowedIPs, w.cfg.AllowedIPs) || cur.PresharedKey != *w.cfg.PresharedKey {
-			changes = append(changes, w.cfg)
+		w.seen = true
+		if !onlyHost(cur.AllowedIPs, w.peer.Address) || cur.PresharedKey != w.psk {
+			changes = append(changes, w.config())
 		}
 	}
-	keys := make([]wgtypes.Key, 0, len(want))
-	for k := range want {
-		if !have[k] {
-			keys = append(keys, k)
+	var missing []*wanted
+	for i := range want.list {
+		if !want.list[i].seen {
+			missing = append(missing, &want.list[i])
 		}
 	}
 	// Lowest address first, so a rebuilt interface fills up in a stable order.
-	slices.SortFunc(keys, func(a, b wgtypes.Key) int { return want[a].peer.Address.Compare(want[b].peer.Address) })
-	for _, k := range keys {
-		changes = append(changes, want[k].cfg)
+	slices.SortFunc(missing, func(a, b *wanted) int { return a.peer.Address.Compare(b.peer.Address) })
+	for _, w := range missing {
+		changes = append(changes, w.config())
 	}
 	return changes
 }
 
-func sameIPs(a, b []net.IPNet) bool {
-	if len(a) != len(b) {
+// onlyHost reports whether ips is exactly the one host route of a (a /32 for IPv4).
+func onlyHost(ips []net.IPNet, a netip.Addr) bool {
+	if len(ips) != 1 {
 		return false
 	}
-	for i := range a {
-		if !a[i].IP.Equal(b[i].IP) || a[i].Mask.String() != b[i].Mask.String() {
-			return false
-		}
-	}
-	return true
+	ip, ok := netip.AddrFromSlice(ips[0].IP)
+	ones, bits := ips[0].Mask.Size()
+	return ok && ip.Unmap() == a && ones == a.BitLen() && bits == a.BitLen()
 }
 
 // observe records what the interface says about each live device: handshakes, traffic, endpoint,
 // and connect/disconnect events in the connection log.
-func (s *Service) observe(ctx context.Context, onDevice []wgtypes.Peer, want map[wgtypes.Key]wanted) {
+func (s *Service) observe(ctx context.Context, onDevice []wgtypes.Peer, want *liveSet) {
 	now := s.clock.Now()
-	next := make(map[int64]peerStats, len(want))
+	next := make(map[int64]peerStats, len(want.list))
 	type change struct {
 		id       int64
 		hs       time.Time
@@ -235,20 +335,20 @@ func (s *Service) observe(ctx context.Context, onDevice []wgtypes.Peer, want map
 		online   bool
 	}
 	var changes []change
-	seen := map[int64]bool{}
-	for _, cur := range onDevice {
-		w, ok := want[cur.PublicKey]
-		if !ok {
+	for i := range onDevice {
+		cur := &onDevice[i]
+		w := want.lookup(cur.PublicKey)
+		if w == nil {
 			continue
 		}
+		w.seen = true
 		p := w.peer
-		seen[p.ID] = true
 		hs := cur.LastHandshakeTime
 		if hs.Before(p.LastHandshake) { // a recreated interface forgets; the database remembers
 			hs = p.LastHandshake
 		}
 		endpoint := p.Endpoint
-		if cur.Endpoint != nil {
+		if cur.Endpoint != nil && !sameEndpoint(p.Endpoint, cur.Endpoint) {
 			endpoint = cur.Endpoint.String()
 		}
 		online := !hs.IsZero() && now.Sub(hs) <= OnlineWindow
@@ -266,8 +366,8 @@ func (s *Service) observe(ctx context.Context, onDevice []wgtypes.Peer, want map
 		}
 		next[p.ID] = peerStats{name: p.Name, owner: p.Owner, handshake: hs, rx: c.rx, tx: c.tx, online: online}
 	}
-	for _, w := range want {
-		if !seen[w.peer.ID] {
+	for i := range want.list {
+		if w := &want.list[i]; !w.seen {
 			p := w.peer
 			next[p.ID] = peerStats{name: p.Name, owner: p.Owner, handshake: p.LastHandshake, rx: p.RxBytes, tx: p.TxBytes}
 		}
@@ -294,6 +394,17 @@ func (s *Service) observe(ctx context.Context, onDevice []wgtypes.Peer, want map
 	if err != nil {
 		s.logger.Error("record vpn handshakes", "err", err)
 	}
+}
+
+// sameEndpoint reports whether the endpoint recorded as text is a, without formatting a (false
+// when unsure: the caller then compares the text).
+func sameEndpoint(recorded string, a *net.UDPAddr) bool {
+	ap, err := netip.ParseAddrPort(recorded)
+	if err != nil {
+		return false
+	}
+	ip, ok := netip.AddrFromSlice(a.IP)
+	return ok && ap.Port() == uint16(a.Port) && ap.Addr() == ip.Unmap().WithZone(a.Zone)
 }
 
 // deviceState reports whether the interface is open, its mode, and why not.

@@ -1,6 +1,7 @@
 package vpn
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/rocca-pa/rocca"
@@ -28,9 +29,17 @@ import (
 //	GET  /api/vpn/status, /api/vpn/peers      (admin) JSON
 //	POST /api/vpn/peers, /api/vpn/peers/{id}/revoke
 //	GET  /api/vpn/devices, POST /api/vpn/devices, POST /api/vpn/devices/{id}/revoke   (own devices)
+//
+// When h also takes readiness checks (web.Server's AddReadyCheck) and the service drives an
+// interface, Ready is added as the check "vpn" of /readyz.
 func (s *Service) Routes(h interface {
 	Handle(pattern string, h http.Handler)
 }, require func(rocca.Role) func(http.Handler) http.Handler) {
+	if r, ok := h.(interface {
+		AddReadyCheck(name string, check func(context.Context) error)
+	}); ok && s.open != nil {
+		r.AddReadyCheck("vpn", s.Ready)
+	}
 	anyUser, admin := require(""), require(rocca.RoleAdmin)
 	f := func(fn http.HandlerFunc) http.Handler { return fn }
 

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rocca-pa/rocca"
 	"github.com/rocca-pa/rocca/internal/i18n"
 	"github.com/rocca-pa/rocca/internal/sqlite"
 	"github.com/rocca-pa/rocca/internal/web"
@@ -59,12 +60,14 @@ type Service struct {
 	serverKey wgtypes.Key
 	fwSig     string                  // plan.sig of the firewall installed, "" = none (install it whole)
 	fwSets    map[netip.Addr][]string // the sets each device address is in, as installed
+	liveHint  int                     // devices read by the last pass, to size the next one's buffers
 
 	mu        sync.Mutex // guards the fields below
 	stats     map[int64]peerStats
 	statsAt   time.Time
 	stopTimer func() bool // the expiry timer, nil when none
 	timerAt   time.Time
+	notReady  error // why the interface is not open, for Ready; nil while it is
 
 	wake    chan struct{} // ask Run for a reconcile pass now
 	expired chan struct{} // the expiry timer fired
@@ -99,9 +102,10 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		cfg: cfg, net: n, db: deps.DB, users: deps.Users, audit: deps.Audit, mailer: deps.Mailer,
 		cat: deps.Catalog, logger: deps.Logger.With("part", "vpn"), clock: deps.Clock,
 		open: deps.Open, firewall: deps.Firewall,
-		stats:   map[int64]peerStats{},
-		wake:    make(chan struct{}, 1),
-		expired: make(chan struct{}, 1),
+		stats:    map[int64]peerStats{},
+		notReady: rocca.Localized(rocca.EUNAVAILABLE, "vpn.error.starting", "the VPN interface is starting"),
+		wake:     make(chan struct{}, 1),
+		expired:  make(chan struct{}, 1),
 	}
 	s.limiter = newLimiter(linkFailures, linkWindow, s.clock.Now)
 	if s.serverKey, err = loadOrCreateServerKey(cfg.keyPath(serverKeyFile)); err != nil {

@@ -12,7 +12,7 @@ import (
 type Status struct {
 	Interface     string    `json:"interface"`
 	Up            bool      `json:"up"`
-	Mode          string    `json:"mode,omitempty"`         // kernel or userspace, while up
+	Mode          string    `json:"mode,omitempty"`         // kernel, userspace or external, while up
 	Problem       string    `json:"problem,omitempty"`      // why the interface is not up (English)
 	ProblemKey    string    `json:"problem_key,omitempty"`  // the same as a catalog key
 	ProblemArgs   []any     `json:"problem_args,omitempty"` // and its arguments

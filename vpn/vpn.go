@@ -36,6 +36,10 @@ const (
 	ModeAuto      = "auto"
 	ModeKernel    = "kernel"
 	ModeUserspace = "userspace"
+	// ModeExternal drives an interface another program creates and runs (wg-quick,
+	// systemd-networkd, a wireguard-go service): Rocca configures it but never creates or deletes
+	// it, so restarting Rocca never cuts a tunnel.
+	ModeExternal = "external"
 )
 
 // Defaults of Config.
@@ -52,7 +56,7 @@ const (
 // what the part needs from [server], [municipality] and [mail].
 type Config struct {
 	Interface  string   // e.g. "rocca0"
-	Mode       string   // auto | kernel | userspace
+	Mode       string   // auto | kernel | userspace | external
 	ListenPort int      // UDP
 	Subnet     string   // IPv4 CIDR, e.g. "10.86.0.0/24"; the server takes the first address
 	Endpoint   string   // host:port devices dial (config.VPNEndpoint())
@@ -107,9 +111,9 @@ func (c Config) parse() (network, error) {
 		return n, rocca.Localized(rocca.EINVALID, "vpn.config.interface", fmt.Sprintf("vpn.interface %q is not a valid interface name: use 1 to 15 letters, digits, '-', '_' or '.'", c.Interface), c.Interface)
 	}
 	switch c.Mode {
-	case ModeAuto, ModeKernel, ModeUserspace:
+	case ModeAuto, ModeKernel, ModeUserspace, ModeExternal:
 	default:
-		return n, rocca.Localized(rocca.EINVALID, "vpn.config.mode", fmt.Sprintf("vpn.mode %q is not valid: use auto, kernel or userspace", c.Mode), c.Mode)
+		return n, rocca.Localized(rocca.EINVALID, "vpn.config.mode", fmt.Sprintf("vpn.mode %q is not valid: use auto, kernel, userspace or external.", c.Mode), c.Mode)
 	}
 	if c.ListenPort < 1 || c.ListenPort > 65535 {
 		return n, rocca.Localized(rocca.EINVALID, "vpn.config.port", fmt.Sprintf("vpn.listen_port %d is not valid: use a number from 1 to 65535", c.ListenPort), c.ListenPort)

@@ -54,6 +54,9 @@ type bench struct {
 	token       string
 	wg          *wgctrl.Client
 	owners      []string
+	mode        string    // the VPN mode rocca serve reported at its last start
+	engine      *exec.Cmd // Debian's wireguard-go in external mode, nil when not running
+	engineDone  chan struct{}
 	nsCreated   bool
 	r           results
 	startedPeer int // devices created so far, for unique names
@@ -84,6 +87,9 @@ func (b *bench) run(ctx context.Context) error {
 	}
 	b.r.hwm = procStatus(b.cmd.Process.Pid, "VmHWM")
 	if err := b.restartWithLimit(ctx); err != nil {
+		return err
+	}
+	if err := b.externalPhase(ctx); err != nil {
 		return err
 	}
 	b.stopServer() // the wireguard-go-alone figures are read with nothing else running
@@ -121,15 +127,19 @@ func (b *bench) setup(ctx context.Context) error {
 	if b.wg, err = wgctrl.New(); err != nil {
 		return err
 	}
-	if err := b.writeConfig(0); err != nil {
+	if err := b.writeConfig("userspace", 0); err != nil {
 		return err
 	}
-	return b.startServer(ctx)
+	if err := b.startServer(ctx); err != nil {
+		return err
+	}
+	b.r.mode = b.mode
+	return nil
 }
 
-// writeConfig writes rocca.toml: the VPN in userspace mode, meetings and helpdesk off, and the
-// soft memory limit memLimitMB (0: none, Go's default pacing).
-func (b *bench) writeConfig(memLimitMB int) error {
+// writeConfig writes rocca.toml: the VPN in mode (userspace or external), meetings and helpdesk
+// off, and the soft memory limit memLimitMB (0: none, Go's default pacing).
+func (b *bench) writeConfig(mode string, memLimitMB int) error {
 	cfg := fmt.Sprintf(`[server]
 listen = %q
 public_url = "http://%s"
@@ -142,7 +152,7 @@ name = "Comune di Prova"
 
 [vpn]
 enabled = true
-mode = "userspace"
+mode = %q
 interface = %q
 listen_port = 51820
 subnet = %q
@@ -154,7 +164,7 @@ enabled = false
 
 [helpdesk]
 enabled = false
-`, webAddr, webAddr, filepath.Join(b.dir, "data"), metricsAddr, memLimitMB, b.iface, subnet)
+`, webAddr, webAddr, filepath.Join(b.dir, "data"), metricsAddr, memLimitMB, mode, b.iface, subnet)
 	return os.WriteFile(filepath.Join(b.dir, "rocca.toml"), []byte(cfg), 0o600)
 }
 
@@ -180,7 +190,7 @@ func (b *bench) startServer(ctx context.Context) error {
 		var st vpn.Status
 		err := b.admin.Do(ctx, "GET", "/v1/vpn/status", nil, &st)
 		if err == nil && st.Up {
-			b.r.mode = st.Mode
+			b.mode = st.Mode
 			break
 		}
 		select {
@@ -236,6 +246,23 @@ func (b *bench) users(ctx context.Context) error {
 	}
 	// Sign in as a browser does, then create a token on the tokens page (shown once). The admin
 	// routes of /api/vpn need a token with the "admin" scope.
+	form, err := b.signIn(ctx)
+	if err != nil {
+		return err
+	}
+	code, body, err := form("/admin/tokens", url.Values{"email": {adminEmail}, "name": {"vpnbench"}, "scope": {"admin"}, "days": {"1"}})
+	if err != nil || code != http.StatusCreated {
+		return fmt.Errorf("create an API token: status %d, %v", code, err)
+	}
+	if b.token = regexp.MustCompile(`rocca_[A-Za-z0-9_-]+`).FindString(body); b.token == "" {
+		return errors.New("no token on the tokens page")
+	}
+	return nil
+}
+
+// signIn signs the administrator in as a browser does (the password is checked with argon2id)
+// and returns a function that posts forms in that session.
+func (b *bench) signIn(ctx context.Context) (func(path string, v url.Values) (int, string, error), error) {
 	jar, _ := cookiejar.New(nil)
 	browser := nsHTTP(b.ns)
 	browser.Jar = jar
@@ -254,16 +281,9 @@ func (b *bench) users(ctx context.Context) error {
 		return resp.StatusCode, string(body), nil
 	}
 	if code, _, err := form("/login", url.Values{"email": {adminEmail}, "password": {adminPass}}); err != nil || code != http.StatusSeeOther {
-		return fmt.Errorf("sign in: status %d, %v", code, err)
+		return nil, fmt.Errorf("sign in: status %d, %v", code, err)
 	}
-	code, body, err := form("/admin/tokens", url.Values{"email": {adminEmail}, "name": {"vpnbench"}, "scope": {"admin"}, "days": {"1"}})
-	if err != nil || code != http.StatusCreated {
-		return fmt.Errorf("create an API token: status %d, %v", code, err)
-	}
-	if b.token = regexp.MustCompile(`rocca_[A-Za-z0-9_-]+`).FindString(body); b.token == "" {
-		return errors.New("no token on the tokens page")
-	}
-	return nil
+	return form, nil
 }
 
 // addAPI creates one device through POST /api/vpn/peers and returns its id and the time taken.
@@ -363,16 +383,25 @@ func (b *bench) fill(ctx context.Context) error {
 // collections and CPU time of the wait.
 func (b *bench) idle(ctx context.Context) (int64, idleFigures, error) {
 	before := b.scrapeMetrics()
-	select {
-	case <-time.After(30 * time.Second):
-	case <-ctx.Done():
-		return 0, idleFigures{}, ctx.Err()
+	// VmRSS once a second: a single reading depends on where the collector is in its cycle.
+	var sum, peak int64
+	for range 30 {
+		select {
+		case <-time.After(time.Second):
+		case <-ctx.Done():
+			return 0, idleFigures{}, ctx.Err()
+		}
+		rss := b.rss()
+		sum, peak = sum+rss, max(peak, rss)
 	}
 	rss := b.rss()
+	pid := b.cmd.Process.Pid
+	file, anon := procStatus(pid, "RssFile"), procStatus(pid, "RssAnon")
 	after := b.scrapeMetrics()
-	return rss, idleFigures{metrics: after,
-		gcs: after["go_gc_duration_seconds_count"] - before["go_gc_duration_seconds_count"],
-		cpu: after["process_cpu_seconds_total"] - before["process_cpu_seconds_total"]}, nil
+	return rss, idleFigures{metrics: after, rssMean: sum / 30, rssMax: peak, rssFile: file, rssAnon: anon,
+		gcs:   after["go_gc_duration_seconds_count"] - before["go_gc_duration_seconds_count"],
+		cpu:   after["process_cpu_seconds_total"] - before["process_cpu_seconds_total"],
+		alloc: after["go_memstats_alloc_bytes_total"] - before["go_memstats_alloc_bytes_total"]}, nil
 }
 
 // restartWithLimit restarts rocca serve with [server] memory_limit_mb = -memlimit: the interface
@@ -383,7 +412,7 @@ func (b *bench) restartWithLimit(ctx context.Context) error {
 	}
 	b.logf("restarting rocca serve with memory_limit_mb = %d", b.o.memLimit)
 	b.stopServer()
-	if err := b.writeConfig(b.o.memLimit); err != nil {
+	if err := b.writeConfig("userspace", b.o.memLimit); err != nil {
 		return err
 	}
 	start := time.Now()
@@ -566,6 +595,7 @@ func (b *bench) cleanup() {
 		b.wg.Close()
 	}
 	b.stopServer()
+	b.stopEngine()
 	if b.nsCreated {
 		if err := command("ip", "netns", "del", b.ns); err != nil {
 			b.logf("%v", err)

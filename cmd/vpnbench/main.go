@@ -9,7 +9,9 @@
 //     to revoke one device through the API, database and firewall included;
 //   - the resident memory (VmRSS) of the rocca serve process along the way, again after a restart
 //     with a soft memory limit ([server] memory_limit_mb), and that of the embedded wireguard-go
-//     alone with the same peers (see alone.go), to tell wireguard-go's share from Rocca's own.
+//     alone with the same peers (see alone.go), to tell wireguard-go's share from Rocca's own;
+//   - Rocca's own memory measured directly: the same devices on an interface that Debian's
+//     wireguard-go runs as a process of its own, with rocca serve in external mode (external.go).
 //
 // It must run as root and cleans up its namespace, processes and files, also on failure or Ctrl-C.
 // It imports the vpn and adminapi packages only for their request types and the socket client.
@@ -36,6 +38,8 @@ func main() {
 	flag.IntVar(&o.syncs, "syncs", 10, "timed `wg syncconf` runs on the full interface")
 	flag.IntVar(&o.owners, "owners", 250, "employees owning the devices")
 	flag.IntVar(&o.memLimit, "memlimit", 300, "memory_limit_mb for the restart at full size (0: no restart)")
+	flag.BoolVar(&o.external, "external", true, "also measure rocca serve in external mode, with Debian's wireguard-go running the interface")
+	flag.IntVar(&o.extMemLimit, "ext-memlimit", 100, "memory_limit_mb for the restart in external mode (0: no restart)")
 	aloneIface := flag.String("alone-iface", "", "internal: run the wireguard-go-alone measurement on this interface")
 	alonePeers := flag.Int("alone-peers", 0, "internal: peers for -alone-iface")
 	flag.Parse()
@@ -67,7 +71,9 @@ func main() {
 type options struct {
 	rocca, out                      string
 	peers, api, adds, syncs, owners int
-	memLimit                        int // MiB
+	memLimit                        int  // MiB
+	external                        bool // run the external-mode phase
+	extMemLimit                     int  // MiB, for the external-mode restart
 }
 
 func envOr(name, def string) string {
@@ -90,11 +96,14 @@ func preflight(o options) error {
 			return fmt.Errorf("%s not found: install iproute2 and wireguard-tools", bin)
 		}
 	}
+	if _, err := exec.LookPath("wireguard-go"); o.external && err != nil {
+		return errors.New("wireguard-go not found: install Debian's wireguard-go for the external-mode figures, or pass -external=false")
+	}
 	if fi, err := os.Stat(o.rocca); err != nil || fi.IsDir() {
 		return fmt.Errorf("rocca binary %s not found: run `make build` or pass -rocca", o.rocca)
 	}
-	if o.api < 1 || o.peers < o.api || o.adds < 1 || o.syncs < 1 || o.owners < 1 || o.memLimit != 0 && o.memLimit < 64 {
-		return errors.New("want 1 <= -api <= -peers, -adds >= 1, -syncs >= 1, -owners >= 1, -memlimit 0 or >= 64")
+	if o.api < 1 || o.peers < o.api || o.adds < 1 || o.syncs < 1 || o.owners < 1 || o.memLimit != 0 && o.memLimit < 64 || o.extMemLimit != 0 && o.extMemLimit < 32 {
+		return errors.New("want 1 <= -api <= -peers, -adds >= 1, -syncs >= 1, -owners >= 1, -memlimit 0 or >= 64, -ext-memlimit 0 or >= 32")
 	}
 	if o.peers+2*o.adds+o.syncs+16 > 65000 {
 		return errors.New("-peers too large for the 10.86.0.0/16 test network")

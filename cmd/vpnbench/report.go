@@ -32,6 +32,7 @@ type results struct {
 	rssLimit            int64       // after the restart with -memlimit, 30 s idle
 	limitIdle           idleFigures // that idle
 	alone0, alone       aloneFigures
+	ext                 externalFigures
 }
 
 // idleFigures are the runtime's figures after 30 s idle, with the garbage collections and the CPU
@@ -39,6 +40,11 @@ type results struct {
 type idleFigures struct {
 	metrics  map[string]float64
 	gcs, cpu float64
+	alloc    float64 // bytes allocated in the 30 s
+	// VmRSS read once a second during the 30 s: mean and highest.
+	rssMean, rssMax int64
+	// at the end: resident pages of files (the binary's code and data) and anonymous memory
+	rssFile, rssAnon int64
 }
 
 // pct is the nearest-rank percentile q (0 < q <= 1) of d.
@@ -90,10 +96,15 @@ func (b *bench) write() error {
 	p("## VPN: peers on a live interface (cmd/vpnbench)")
 	p("")
 	p("Written by `make bench` through `cmd/vpnbench`; reproduce with `sudo make bench`, or this part alone with")
-	p("`make build && sudo go run -tags sqlite_fts5 ./cmd/vpnbench -rocca bin/rocca` (flags: `-peers`, `-api`, `-adds`, `-syncs`, `-memlimit`).")
-	p("The built `rocca serve` runs with `[vpn] mode = \"userspace\"` (embedded wireguard-go, interface mode %q) as a", r.mode)
-	p("whole process inside a network namespace the tool creates and removes; subnet %s, %d employees owning", subnet, o.owners)
-	p("the devices, pre-shared keys on (the default). One run, on a shared machine: expect some spread between runs.")
+	p("`make build && sudo go run -tags sqlite_fts5 ./cmd/vpnbench -rocca bin/rocca` (flags: `-peers`, `-api`, `-adds`,")
+	p("`-syncs`, `-memlimit`, `-external`, `-ext-memlimit`). The built `rocca serve` runs with `[vpn] mode = \"userspace\"`")
+	p("(embedded wireguard-go, interface mode %q) as a whole process inside a network namespace the tool creates and", r.mode)
+	p("removes; subnet %s, %d employees owning the devices, pre-shared keys on (the default).", subnet, o.owners)
+	if o.external {
+		p("At the end the same devices are measured with `mode = \"external\"` and Debian's wireguard-go running the")
+		p("interface (last section): Rocca's own memory.")
+	}
+	p("One run, on a shared machine: expect some spread between runs.")
 	p("")
 	p("- date: %s, run took %s", r.started.UTC().Format("2006-01-02 15:04 UTC"), r.finished.Sub(r.started).Round(time.Second))
 	p("- machine: %s", machine())
@@ -172,8 +183,10 @@ func (b *bench) write() error {
 		p("- after that restart the %s devices were back on the rebuilt interface %s after the process started.", n, r.restart.Round(time.Millisecond))
 	}
 	p("- without a limit Go lets the heap grow to twice what is live before collecting; the reconcile pass every 10 s")
-	p("  reads every device and the interface, which leaves garbage. `[server] memory_limit_mb` makes the collector run")
-	p("  as the process nears the limit instead (docs/operations.md).")
+	p("  reads every device and the interface, which leaves garbage: package vpn's own share is a few flat allocations")
+	p("  (`BenchmarkReconcile` in the Go benchmarks above); reading the interface through wgctrl and the rows through the")
+	p("  SQLite driver allocate more. `[server] memory_limit_mb` makes the collector run as the process nears the limit")
+	p("  instead (docs/operations.md).")
 	p("")
 	p("### The embedded wireguard-go alone")
 	p("")
@@ -205,8 +218,13 @@ func (b *bench) write() error {
 		p("  from about %s peers.", thousands(int(max(0, 100*1000*1000-float64(r.alone0.RSS))/per)))
 	}
 	p("- in kernel mode the peers live in the kernel and wireguard-go is not in the process; this kernel has no WireGuard")
-	p("  module, so that mode is not measured here. rocca serve would then hold at most about the difference above (an")
-	p("  estimate, not a measurement: %s of VmRSS, %s of heap).", mib(refRSS-r.alone.RSS), mib(heap-r.alone.HeapInuse))
+	if o.external {
+		p("  module, so that mode is not measured here; external mode (below) is, and leaves the same in the process.")
+		b.writeExternal(p, refRSS-r.alone.RSS)
+	} else {
+		p("  module, so that mode is not measured here. rocca serve would then hold at most about the difference above (an")
+		p("  estimate, not a measurement: %s of VmRSS, %s of heap).", mib(refRSS-r.alone.RSS), mib(heap-r.alone.HeapInuse))
+	}
 	out := w.String()
 	fmt.Print(out)
 	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {

@@ -46,6 +46,7 @@ const (
 	VPNAuto      VPNMode = "auto"      // kernel if the module is there, otherwise userspace
 	VPNKernel    VPNMode = "kernel"    // the Linux kernel module only
 	VPNUserspace VPNMode = "userspace" // the embedded wireguard-go
+	VPNExternal  VPNMode = "external"  // an interface another program creates and runs; Rocca configures it
 )
 
 // Security is how a mail connection (IMAP or SMTP) is protected.

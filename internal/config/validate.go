@@ -221,7 +221,7 @@ func (v *validator) municipality() {
 
 func (v *validator) vpn() {
 	c := v.cfg.VPN
-	v.oneOf(keyOf("vpn", "mode"), string(c.Mode), string(VPNAuto), string(VPNKernel), string(VPNUserspace))
+	v.oneOf(keyOf("vpn", "mode"), string(c.Mode), string(VPNAuto), string(VPNKernel), string(VPNUserspace), string(VPNExternal))
 	if !validInterface(c.Interface) {
 		v.err(keyOf("vpn", "interface"), "config.ifname", c.Interface)
 	}

@@ -156,6 +156,8 @@ func TestVPNRules(t *testing.T) {
 	checkRules(t, []rule{
 		{"mode unknown", "[vpn]\nmode = \"wg\"\n", "vpn.mode", "config.one_of", "", 2},
 		{"mode userspace", "[vpn]\nmode = \"userspace\"\n", "", "", "", 0},
+		{"mode external", "[vpn]\nmode = \"external\"\n", "", "", "", 0},
+		{"mode external, upper case", "[vpn]\nmode = \"External\"\n", "vpn.mode", "config.one_of", "", 2},
 		{"interface too long", "[vpn]\ninterface = \"rocca-vpn-interface\"\n", "vpn.interface", "config.ifname", "", 2},
 		{"interface with space", "[vpn]\ninterface = \"wg 0\"\n", "vpn.interface", "config.ifname", "", 2},
 		{"interface empty", "[vpn]\ninterface = \"\"\n", "vpn.interface", "config.ifname", "", 2},

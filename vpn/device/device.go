@@ -16,24 +16,29 @@ import (
 
 // Device is an open WireGuard interface. Its methods are safe for concurrent use. In userspace
 // mode it owns the goroutines of the embedded device and of its UAPI socket until Close. An error
-// for which errors.Is(err, fs.ErrNotExist) holds means the interface is gone (deleted by hand):
-// Close the Device and Open it again.
+// for which errors.Is(err, fs.ErrNotExist) holds means the interface is gone (deleted by hand, or
+// stopped by the program that owns it in external mode) or was created again since Open (so it
+// lacks key, addresses and peers): Close the Device and Open it again.
 type Device struct {
 	name   string
 	mode   string
 	logger *slog.Logger
 	wg     *wgctrl.Client
-	user   *userspace // nil in kernel mode
+	user   *userspace // nil in kernel and external mode
 
-	mu     sync.Mutex // guards nl and closed
+	linkType string // the link's kind as netlink names it: "wireguard" (kernel) or "tun"
+
+	mu     sync.Mutex // guards nl, index and closed
 	nl     *netlink.Handle
+	index  int // the link's index when configured: another one means the interface was recreated
 	closed bool
 }
 
 // Open creates the interface opts.Name, or adopts it when a kernel WireGuard interface of that name
 // exists already (so a restart drops no tunnel), and makes its key, listen port, MTU and addresses
-// match opts, then brings it up. Peers already on an adopted interface are kept. User errors
-// (*rocca.Error) say what is missing and how to fix it. The caller must Close the Device.
+// match opts, then brings it up. Peers already on an adopted interface are kept. In external mode
+// the interface must exist already (created by another program) and is only configured. User
+// errors (*rocca.Error) say what is missing and how to fix it. The caller must Close the Device.
 func Open(ctx context.Context, opts Options, logger *slog.Logger) (*Device, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
@@ -64,7 +69,7 @@ func Open(ctx context.Context, opts Options, logger *slog.Logger) (*Device, erro
 		return nil, err
 	}
 	logger.Info("vpn device open", slog.String("mode", d.mode), slog.Bool("adopted", !created),
-		slog.Int("listen_port", opts.ListenPort))
+		slog.String("link_type", d.linkType), slog.Int("listen_port", opts.ListenPort))
 	return d, nil
 }
 
@@ -81,13 +86,14 @@ func (d *Device) open(opts Options) (created bool, err error) {
 	if err != nil {
 		return false, err
 	}
+	d.linkType = existing
 	if d.mode == ModeUserspace {
 		d.user, err = openUserspace(opts.Name, opts.MTU, d.logger)
 		if err != nil {
 			return false, err
 		}
-		created = true
-	} else if existing == "" {
+		created, d.linkType = true, "tun"
+	} else if d.mode == ModeKernel && existing == "" {
 		err := d.nl.LinkAdd(&netlink.Wireguard{LinkAttrs: netlink.LinkAttrs{Name: opts.Name, MTU: opts.MTU}})
 		switch {
 		case errors.Is(err, unix.EEXIST):
@@ -99,7 +105,7 @@ func (d *Device) open(opts Options) (created bool, err error) {
 		case err != nil:
 			return false, fmt.Errorf("create %s: %w", opts.Name, err)
 		}
-		created = true
+		created, d.linkType = true, "wireguard"
 	}
 	if d.wg, err = wgctrl.New(); err != nil {
 		return created, fmt.Errorf("open wgctrl: %w", err)
@@ -114,6 +120,9 @@ func (d *Device) configure(ctx context.Context, opts Options) error {
 		return err
 	}
 	cur, err := d.wg.Device(d.name)
+	if err != nil && d.mode == ModeExternal {
+		return errExternal(d.name, d.linkType, err)
+	}
 	if err != nil {
 		return fmt.Errorf("read %s: %w", d.name, err)
 	}
@@ -153,12 +162,16 @@ func (d *Device) configure(ctx context.Context, opts Options) error {
 // Name returns the interface name.
 func (d *Device) Name() string { return d.name }
 
-// Mode returns ModeKernel or ModeUserspace.
+// Mode returns ModeKernel, ModeUserspace or ModeExternal.
 func (d *Device) Mode() string { return d.mode }
 
-// Peers returns the peers on the interface with their handshake time and traffic counters.
+// Peers returns the peers on the interface with their handshake time and traffic counters. It
+// fails with an error wrapping fs.ErrNotExist when the interface is gone or was created again.
 func (d *Device) Peers(ctx context.Context) ([]wgtypes.Peer, error) {
 	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := d.checkLink(); err != nil {
 		return nil, err
 	}
 	dev, err := d.wg.Device(d.name)
@@ -185,8 +198,8 @@ func (d *Device) ApplyPeers(ctx context.Context, changes []wgtypes.PeerConfig) e
 }
 
 // Close releases the Device. In userspace mode the interface goes away with the process's device
-// (clients reconnect by themselves once it is open again); in kernel mode the interface stays up
-// with its peers so that a restart drops no tunnel. Close is idempotent.
+// (clients reconnect by themselves once it is open again); in kernel and external mode the
+// interface stays up with its peers so that a restart drops no tunnel. Close is idempotent.
 func (d *Device) Close() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -221,8 +234,9 @@ func (d *Device) awaitLinkGone() {
 	d.logger.Warn("closed tun interface still present")
 }
 
-// Destroy removes the interface in either mode, with its peers, addresses and routes, and closes
-// the Device. The firewall table is separate: see RemoveFirewall.
+// Destroy removes the interface in kernel and userspace mode, with its peers, addresses and routes,
+// and closes the Device. In external mode the interface belongs to another program: Destroy only
+// closes the Device and leaves it. The firewall table is separate: see RemoveFirewall.
 func (d *Device) Destroy() error {
 	d.mu.Lock()
 	var err error

@@ -3,6 +3,7 @@ package device
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 
 	"github.com/rocca-pa/rocca"
 	"golang.org/x/sys/unix"
@@ -60,4 +61,25 @@ func errKernelLinkExists(name string) error {
 func errPortInUse(port int, cause error) error {
 	return withCause(rocca.Localized(rocca.ECONFLICT, "vpn.device.port_in_use",
 		fmt.Sprintf("The VPN UDP port %d is already used by another program: stop it or choose another listen_port in the [vpn] section.", port), port), cause)
+}
+
+func errExternalMissing(name string) error {
+	return rocca.Localized(rocca.EUNAVAILABLE, "vpn.device.external_missing",
+		fmt.Sprintf("The VPN interface %q does not exist: with mode = \"external\" another program creates it (wg-quick, systemd-networkd or a wireguard-go service). Start that program: Rocca configures the interface as soon as it appears.", name), name)
+}
+
+// errExternal explains why wgctrl cannot read the interface of external mode (linkType is its
+// netlink kind: "wireguard" for the kernel's, "tun" for wireguard-go's).
+func errExternal(name, linkType string, cause error) error {
+	switch {
+	case isPermission(cause) && linkType == "tun":
+		return withCause(rocca.Localized(rocca.EUNAVAILABLE, "vpn.device.external_denied",
+			fmt.Sprintf("Rocca may not open the control socket /var/run/wireguard/%s.sock of wireguard-go: run the wireguard-go service as the same user as Rocca (see the VPN section of the operator guide).", name), name), cause)
+	case isPermission(cause):
+		return errNoPermission(cause)
+	case errors.Is(cause, fs.ErrNotExist):
+		return withCause(rocca.Localized(rocca.EUNAVAILABLE, "vpn.device.external_not_wireguard",
+			fmt.Sprintf("The interface %q exists but is not a WireGuard interface Rocca can reach (type %s): for wireguard-go its control socket /var/run/wireguard/%s.sock must exist. Check interface in the [vpn] section.", name, linkType, name), name, linkType, name), cause)
+	}
+	return fmt.Errorf("read %s: %w", name, cause)
 }

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 	"net/netip"
 	"strings"
 	"testing"
 
 	"github.com/rocca-pa/rocca"
 	"github.com/rocca-pa/rocca/internal/i18n"
+	"golang.org/x/sys/unix"
 )
 
 // TestUserErrorsInCatalog checks every user error of the package against the catalog: the key is
@@ -25,6 +27,8 @@ func TestUserErrorsInCatalog(t *testing.T) {
 		errNameInUse("rocca0", nil), errKernelLinkExists("rocca0"), errPortInUse(51820, nil),
 		firewallErr(io.EOF), enableForwarding("/proc/version"),
 		(&Device{}).SetRoutes(context.Background(), []netip.Prefix{{}}),
+		errExternalMissing("rocca0"), errExternal("rocca0", "tun", unix.EACCES),
+		errExternal("rocca0", "bridge", fs.ErrNotExist),
 	}
 	for _, change := range []func(*Options){
 		func(o *Options) { o.Name = "" }, func(o *Options) { o.Mode = "x" }, func(o *Options) { o.ListenPort = 0 },

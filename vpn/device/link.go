@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/netip"
 
@@ -35,6 +36,25 @@ func (d *Device) setLink(opts Options) error {
 	}
 	if err := d.nl.LinkSetUp(link); err != nil {
 		return netlinkErr("bring up "+d.name, err)
+	}
+	d.index = link.Attrs().Index
+	return nil
+}
+
+// checkLink reports, with an error wrapping fs.ErrNotExist, that the interface is gone or is no
+// longer the link Open configured: the program that owns it (external mode) or an administrator
+// created it again, and a new link has no key, port, addresses or peers until it is opened again.
+func (d *Device) checkLink() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	link, err := d.nl.LinkByName(d.name)
+	switch {
+	case errors.As(err, new(netlink.LinkNotFoundError)):
+		return fmt.Errorf("interface %s is gone: %w", d.name, fs.ErrNotExist)
+	case err != nil:
+		return fmt.Errorf("look up %s: %w", d.name, err)
+	case d.index != 0 && link.Attrs().Index != d.index:
+		return fmt.Errorf("interface %s was created again (index %d, configured %d): %w", d.name, link.Attrs().Index, d.index, fs.ErrNotExist)
 	}
 	return nil
 }

@@ -48,7 +48,15 @@ func selectMode(requested string, h host, logger *slog.Logger) (string, error) {
 
 // resolveMode decides the mode when an interface of that name may already exist (existingType is
 // its link type, "" when none): a kernel WireGuard link is adopted, anything else is a conflict.
+// In external mode the interface must exist and nothing is probed: whether it is a WireGuard
+// interface Rocca can reach is for wgctrl to tell (a kernel link, or wireguard-go's TUN link).
 func resolveMode(name, requested, existingType string, h host, logger *slog.Logger) (string, error) {
+	if requested == ModeExternal {
+		if existingType == "" {
+			return "", errExternalMissing(name)
+		}
+		return ModeExternal, nil
+	}
 	switch existingType {
 	case "":
 		return selectMode(requested, h, logger)

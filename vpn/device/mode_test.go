@@ -87,6 +87,36 @@ func TestResolveModeExistingLink(t *testing.T) {
 	checkUserErr(t, err, "vpn.device.name_in_use")
 }
 
+// TestResolveModeExternal: external mode never probes nor creates; it needs the interface to be
+// there, of whatever kind (wgctrl tells later whether it is a WireGuard interface it can reach).
+func TestResolveModeExternal(t *testing.T) {
+	noProbe := host{probeKernel: func() error { t.Error("probed in external mode"); return nil }, tunPath: "/nonexistent"}
+	logger := slog.New(slog.DiscardHandler)
+	_, err := resolveMode("rocca0", ModeExternal, "", noProbe, logger)
+	checkUserErr(t, err, "vpn.device.external_missing")
+	if rocca.ErrorCodeOf(err) != rocca.EUNAVAILABLE {
+		t.Errorf("code = %s, want unavailable", rocca.ErrorCodeOf(err))
+	}
+	for _, kind := range []string{"wireguard", "tun", "bridge"} {
+		if got, err := resolveMode("rocca0", ModeExternal, kind, noProbe, logger); err != nil || got != ModeExternal {
+			t.Errorf("external with a %s link: mode %q, err %v; want external", kind, got, err)
+		}
+	}
+}
+
+// TestExternalErrors: what wgctrl's failures on an external interface become.
+func TestExternalErrors(t *testing.T) {
+	denied := fmt.Errorf("dial: %w", unix.EACCES)
+	checkUserErr(t, errExternal("wg0", "tun", denied), "vpn.device.external_denied")
+	checkUserErr(t, errExternal("wg0", "wireguard", denied), "vpn.device.no_permission")
+	checkUserErr(t, errExternal("wg0", "bridge", fmt.Errorf("read: %w", os.ErrNotExist)), "vpn.device.external_not_wireguard")
+	checkUserErr(t, errExternal("wg0", "tun", fmt.Errorf("read: %w", os.ErrNotExist)), "vpn.device.external_not_wireguard")
+	odd := errExternal("wg0", "tun", fmt.Errorf("read: %w", unix.ECONNREFUSED))
+	if !errors.Is(odd, unix.ECONNREFUSED) || rocca.ErrorCodeOf(odd) != rocca.EINTERNAL {
+		t.Errorf("an odd failure: %v (code %s), want it wrapped as an internal error", odd, rocca.ErrorCodeOf(odd))
+	}
+}
+
 // checkUserErr fails unless err is nil when key is "", or a *rocca.Error with that catalog key.
 func checkUserErr(t *testing.T, err error, key string) {
 	t.Helper()

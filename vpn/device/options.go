@@ -14,6 +14,10 @@ const (
 	ModeAuto      = "auto"      // kernel WireGuard when the module is usable, otherwise userspace
 	ModeKernel    = "kernel"    // the in-kernel module only
 	ModeUserspace = "userspace" // the embedded golang.zx2c4.com/wireguard on a TUN device
+	// ModeExternal configures an interface another program creates and runs (wg-quick or
+	// systemd-networkd for a kernel interface, a wireguard-go service): Open never creates it and
+	// Close and Destroy never delete it, so its tunnels outlive this process.
+	ModeExternal = "external"
 )
 
 // DefaultMTU is the WireGuard default: 1500 minus the IPv6 and WireGuard overhead.
@@ -22,7 +26,7 @@ const DefaultMTU = 1420
 // Options describe the interface Open creates or adopts.
 type Options struct {
 	Name       string         // interface name, e.g. "rocca0"
-	Mode       string         // ModeAuto (also when empty), ModeKernel or ModeUserspace
+	Mode       string         // ModeAuto (also when empty), ModeKernel, ModeUserspace or ModeExternal
 	ListenPort int            // UDP port of the tunnel, 1-65535
 	PrivateKey wgtypes.Key    // the server's key; never logged
 	Addresses  []netip.Prefix // the server's own addresses with the subnet length, e.g. 10.86.0.1/24
@@ -47,9 +51,9 @@ func (o Options) Validate() error {
 		return err
 	}
 	switch o.Mode {
-	case ModeAuto, ModeKernel, ModeUserspace:
+	case ModeAuto, ModeKernel, ModeUserspace, ModeExternal:
 	default:
-		return rocca.Localized(rocca.EINVALID, "vpn.device.invalid_mode", fmt.Sprintf("The VPN mode %q is not valid: use auto, kernel or userspace.", o.Mode), o.Mode)
+		return rocca.Localized(rocca.EINVALID, "vpn.device.invalid_mode", fmt.Sprintf("The VPN mode %q is not valid: use auto, kernel, userspace or external.", o.Mode), o.Mode)
 	}
 	if o.ListenPort < 1 || o.ListenPort > 65535 {
 		return rocca.Localized(rocca.EINVALID, "vpn.device.invalid_port", fmt.Sprintf("The VPN port %d is not valid: use a number from 1 to 65535.", o.ListenPort), o.ListenPort)

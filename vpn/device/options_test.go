@@ -33,6 +33,7 @@ func TestOptionsValidate(t *testing.T) {
 		{"name with space", func(o *Options) { o.Name = "wg 0" }, "vpn.device.invalid_name"},
 		{"name dotdot", func(o *Options) { o.Name = ".." }, "vpn.device.invalid_name"},
 		{"unknown mode", func(o *Options) { o.Mode = "fast" }, "vpn.device.invalid_mode"},
+		{"mode in upper case", func(o *Options) { o.Mode = "External" }, "vpn.device.invalid_mode"},
 		{"port zero", func(o *Options) { o.ListenPort = 0 }, "vpn.device.invalid_port"},
 		{"port too big", func(o *Options) { o.ListenPort = 65536 }, "vpn.device.invalid_port"},
 		{"no key", func(o *Options) { o.PrivateKey = wgtypes.Key{} }, "vpn.device.missing_key"},
@@ -52,6 +53,7 @@ func TestOptionsValidate(t *testing.T) {
 	}
 	for _, ok := range []func(*Options){
 		func(o *Options) { o.Mode = ModeKernel; o.MTU = 1280 },
+		func(o *Options) { o.Mode = ModeExternal },
 		func(o *Options) { o.Addresses = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/31")} }, // point-to-point
 		func(o *Options) { o.Addresses = nil },
 	} {
