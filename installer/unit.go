@@ -42,10 +42,12 @@ CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_BIND_SERVICE
 NoNewPrivileges=yes
 
 # Files: everything read-only except the data directory; the userspace WireGuard keeps its control
-# socket in /run/wireguard.
+# socket in /run/wireguard. Preserved across stops: in external mode a wireguard-go service keeps
+# its socket there too, and exits when systemd deletes it.
 ProtectSystem=strict
 ReadWritePaths={{.DataDir}}
 RuntimeDirectory=wireguard
+RuntimeDirectoryPreserve=yes
 ProtectHome=yes
 PrivateTmp=yes
 
