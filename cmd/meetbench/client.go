@@ -49,7 +49,7 @@ type client struct {
 
 	mu      sync.Mutex
 	pc      *webrtc.PeerConnection
-	sock    *net.UDPConn
+	sock    *stampConn
 	closing bool
 	err     error // first failure, reported by the scenario
 
@@ -80,7 +80,7 @@ func directPair(r *run) (send, recv *client, err error) {
 	send = &client{r: r, idx: 0xffff, direct: true, publish: true, stop: make(chan struct{})}
 	recv = &client{r: r, idx: 0xfffe, direct: true, stop: make(chan struct{}), seen: make([]atomic.Bool, 1)}
 	for _, c := range []*client{send, recv} {
-		api, sock, err := newAPI(!r.b.o.verbose)
+		api, sock, err := newAPI(!r.b.o.verbose, r.b.start.UnixNano())
 		if err != nil {
 			return send, recv, err
 		}
@@ -318,8 +318,9 @@ func (c *client) answer(offer string) {
 // newAPI builds this client's WebRTC stack: Opus and VP8 (no RTX), the feedback a browser
 // negotiates except NACK (so that a lost packet stays lost and is counted), RTCP reports,
 // transport-wide congestion control feedback, the audio level and mid header extensions, and its
-// own UDP socket on 127.0.0.1 with a 1 MiB receive buffer, so media never leaves loopback.
-func newAPI(quiet bool) (*webrtc.API, *net.UDPConn, error) {
+// own UDP socket on 127.0.0.1 with a 1 MiB receive buffer, so media never leaves loopback, which
+// notes when each packet arrives (stampConn; offset is the wall clock at the tool's clock zero).
+func newAPI(quiet bool, offset int64) (*webrtc.API, *stampConn, error) {
 	me := &webrtc.MediaEngine{}
 	videoFB := []webrtc.RTCPFeedback{{Type: "ccm", Parameter: "fir"}, {Type: "nack", Parameter: "pli"}}
 	if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
@@ -366,19 +367,24 @@ func newAPI(quiet bool) (*webrtc.API, *net.UDPConn, error) {
 	}
 	_ = sock.SetReadBuffer(1 << 20)
 	_ = sock.SetWriteBuffer(1 << 20)
+	sc, err := newStampConn(sock, offset)
+	if err != nil {
+		sock.Close()
+		return nil, nil, fmt.Errorf("media socket: %w", err)
+	}
 	se := webrtc.SettingEngine{LoggerFactory: logs}
-	se.SetICEUDPMux(webrtc.NewICEUDPMux(logs.NewLogger("udpmux"), sock))
+	se.SetICEUDPMux(webrtc.NewICEUDPMux(logs.NewLogger("udpmux"), sc))
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
-	return api, sock, nil
+	return api, sc, nil
 }
 
 // startMedia makes the PeerConnection, adds the published tracks (or one receive-only audio
 // transceiver) and sends the tracks message and the first offer.
 func (c *client) startMedia() error {
-	api, sock, err := newAPI(!c.r.b.o.verbose)
+	api, sock, err := newAPI(!c.r.b.o.verbose, c.r.b.start.UnixNano())
 	if err != nil {
 		return err
 	}
@@ -431,6 +437,7 @@ func (c *client) onTrack(tr *webrtc.TrackRemote, rcv *webrtc.RTPReceiver) {
 		return
 	}
 	c.wg.Add(2)
+	sock := c.sock
 	c.mu.Unlock()
 	go func() {
 		defer c.wg.Done()
@@ -456,6 +463,7 @@ func (c *client) onTrack(tr *webrtc.TrackRemote, rcv *webrtc.RTPReceiver) {
 				c.seen[0].Store(true)
 				if r.win.in(sent) {
 					r.direct.add(sent, now-sent, r.win)
+					r.atSocket(&r.directSock, sock, buf[:n], sent)
 				}
 			}
 			continue
@@ -470,6 +478,7 @@ func (c *client) onTrack(tr *webrtc.TrackRemote, rcv *webrtc.RTPReceiver) {
 			r.recvPackets.Add(1)
 			r.recvBytes.Add(int64(n))
 			r.hist.add(sent, now-sent, r.win)
+			r.atSocket(&r.sock, sock, buf[:n], sent)
 			c.latSum.Add(now - sent)
 			c.latN.Add(1)
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -42,6 +43,12 @@ type result struct {
 	p50, p99, pmax time.Duration
 	d50, d99, dmax time.Duration // latency of the baseline pair
 	late, dlate    float64       // share of packets slower than 5 ms, through the server / baseline
+	// Up to the receiving socket: through the server, and on the baseline pair; packets whose
+	// arrival time was not found.
+	s50, s99, smax time.Duration
+	b50, b99, bmax time.Duration
+	slate          float64
+	unstamped      int64
 	stalls         []stall
 	serverDrops    int64 // kernel drops on the SFU's media port during the window
 	clientDrops    int64 // kernel drops on the clients' media sockets
@@ -77,9 +84,28 @@ type run struct {
 	win     *window
 	hist    histogram
 	direct  histogram // the baseline pair, without the server
+	// The same latencies up to the receiving socket (stampConn), and the packets whose arrival
+	// was not found there.
+	sock, directSock histogram
+	unstamped        atomic.Int64
 
 	recvPackets atomic.Int64
 	recvBytes   atomic.Int64
+}
+
+// atSocket adds the latency of a received packet (raw RTP, sent at sent) up to its arrival in
+// the receiver's socket.
+func (r *run) atSocket(h *histogram, sock *stampConn, pkt []byte, sent int64) {
+	if sock == nil || len(pkt) < 12 {
+		r.unstamped.Add(1)
+		return
+	}
+	at, ok := sock.arrived(binary.BigEndian.Uint32(pkt[8:12]), binary.BigEndian.Uint16(pkt[2:4]))
+	if !ok {
+		r.unstamped.Add(1)
+		return
+	}
+	h.add(sent, at-sent, r.win)
 }
 
 // participants is how many are in the room: all asked for, or fewer if the server's cap refused
@@ -269,6 +295,12 @@ func (r *run) collect(res *result, load []load) {
 	res.d50, res.d99 = r.direct.quantile(0.50), r.direct.quantile(0.99)
 	res.dmax = time.Duration(r.direct.max.Load())
 	res.late, res.dlate = r.hist.over(5*time.Millisecond), r.direct.over(5*time.Millisecond)
+	res.s50, res.s99 = r.sock.quantile(0.50), r.sock.quantile(0.99)
+	res.smax = time.Duration(r.sock.max.Load())
+	res.b50, res.b99 = r.directSock.quantile(0.50), r.directSock.quantile(0.99)
+	res.bmax = time.Duration(r.directSock.max.Load())
+	res.slate = r.sock.over(5 * time.Millisecond)
+	res.unstamped = r.unstamped.Load()
 	res.firstMean, res.lastMean, res.tenth = r.endsOfFanOut()
 	for i := range int(res.window / slotLen) {
 		if d := time.Duration(r.hist.slots[i].Load()); d > stallOver {

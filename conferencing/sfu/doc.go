@@ -49,7 +49,10 @@
 // Concurrency: one goroutine loop owns each participant's state; Pion callbacks and API calls reach
 // it only as commands on its mailbox. Media does not go through the loop: one goroutine per
 // published track and simulcast layer reads RTP and writes it to the subscribers' tracks without
-// allocating, through a copy-on-write list of subscribers. Rooms live until Room.Close or
+// allocating, through a copy-on-write list of subscribers. These writers do not queue behind each
+// other: the congestion controller's pacer (pacer.go) sends at once and holds no lock across the
+// write, and on Linux the media port's sockets send with sendto(2) directly rather than through
+// the net package's per-socket write lock (mediaconn.go). Rooms live until Room.Close or
 // SFU.Close; closing the last participant does not close the room.
 //
 // Recording: room.StartRecording(dir) writes every published Opus and VP8 track (those present

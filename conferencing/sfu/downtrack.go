@@ -192,15 +192,22 @@ func (d *downTrack) setTarget(index int) {
 }
 
 // readRTCP forwards the subscriber's keyframe requests to the publisher until the sender stops.
-// Reading also lets the interceptors see NACKs, reports and transport-cc feedback.
+// Reading also lets the interceptors see NACKs, reports and transport-cc feedback. It reads into
+// one buffer and uses the packets the interceptors already parsed: RTPSender.ReadRTCP would
+// allocate a buffer and parse again for every feedback packet.
 func (d *downTrack) readRTCP(s *webrtc.RTPSender) {
 	if s == nil {
 		return
 	}
+	buf := make([]byte, rtcpBufferSize)
 	for {
-		pkts, _, err := s.ReadRTCP()
+		n, attrs, err := s.Read(buf)
 		if err != nil {
 			return
+		}
+		pkts, err := attrs.GetRTCPPackets(buf[:n])
+		if err != nil {
+			continue
 		}
 		for _, p := range pkts {
 			switch p.(type) {
@@ -214,6 +221,9 @@ func (d *downTrack) readRTCP(s *webrtc.RTPSender) {
 		}
 	}
 }
+
+// rtcpBufferSize holds any RTCP datagram (Pion's receive MTU).
+const rtcpBufferSize = 1500
 
 func (d *downTrack) info() TrackInfo {
 	return TrackInfo{

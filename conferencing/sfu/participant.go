@@ -377,12 +377,14 @@ func (p *Participant) onTrack(tr *webrtc.TrackRemote, rcv *webrtc.RTPReceiver) {
 	}()
 	go func() {
 		defer p.readers.Done()
+		// Reading lets the interceptors see the publisher's reports; nothing else is needed.
+		buf := make([]byte, rtcpBufferSize)
 		for {
 			var err error
 			if l.rid == "" {
-				_, _, err = rcv.ReadRTCP()
+				_, _, err = rcv.Read(buf)
 			} else {
-				_, _, err = rcv.ReadSimulcastRTCP(l.rid)
+				_, _, err = rcv.ReadSimulcast(buf, l.rid)
 			}
 			if err != nil {
 				return

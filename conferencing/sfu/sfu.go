@@ -18,6 +18,7 @@ import (
 	"github.com/pion/interceptor/pkg/stats"
 	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/sdp/v3"
+	"github.com/pion/transport/v5/stdnet"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/rocca-pa/rocca"
@@ -120,7 +121,12 @@ func (s *SFU) listenOn(port int) error {
 	if !s.cfg.IPv4Only {
 		networks = append(networks, ice.NetworkTypeUDP6)
 	}
+	std, err := stdnet.NewNet()
+	if err != nil {
+		return fmt.Errorf("listen udp %d: %w", port, err)
+	}
 	opts := []ice.UDPMuxFromPortOption{
+		ice.UDPMuxFromPortWithNet(mediaNet{std}),
 		ice.UDPMuxFromPortWithInterfaceFilter(s.cfg.keepInterface),
 		ice.UDPMuxFromPortWithNetworks(networks...),
 		ice.UDPMuxFromPortWithLogger(pionLogs{s.log}.NewLogger("udpmux")),
@@ -281,9 +287,9 @@ func registerCodecs(me *webrtc.MediaEngine) error {
 	return nil
 }
 
-// registerInterceptors wires congestion control (GCC over transport-cc feedback, without a pacer
-// so forwarding adds no queueing delay), NACK responder and generator, RTCP sender and receiver
-// reports, stats, and transport-cc both ways.
+// registerInterceptors wires congestion control (GCC over transport-cc feedback, without pacing
+// so forwarding adds no queueing delay, and without a lock across writes: see directPacer), NACK
+// responder and generator, RTCP sender and receiver reports, stats, and transport-cc both ways.
 func (s *SFU) registerInterceptors(me *webrtc.MediaEngine, reg *interceptor.Registry) error {
 	logs := pionLogs{s.log}
 	ccf, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
@@ -291,7 +297,7 @@ func (s *SFU) registerInterceptors(me *webrtc.MediaEngine, reg *interceptor.Regi
 			gcc.SendSideBWEInitialBitrate(initialBitrate),
 			gcc.SendSideBWEMinBitrate(minBitrate),
 			gcc.SendSideBWEMaxBitrate(maxBitrate),
-			gcc.SendSideBWEPacer(gcc.NewNoOpPacer()),
+			gcc.SendSideBWEPacer(newDirectPacer()),
 			gcc.WithLoggerFactory(logs),
 		)
 	})
