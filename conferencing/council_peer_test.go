@@ -331,7 +331,9 @@ func (p *cpeer) answer(sdp string) {
 		return
 	}
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
-		p.t.Errorf("%s: set offer: %v", p.name, err)
+		if !p.wasCut(pc) {
+			p.t.Errorf("%s: set offer: %v", p.name, err)
+		}
 		return
 	}
 	answer, err := pc.CreateAnswer(nil)
@@ -339,10 +341,20 @@ func (p *cpeer) answer(sdp string) {
 		err = pc.SetLocalDescription(answer)
 	}
 	if err != nil {
-		p.t.Errorf("%s: answer: %v", p.name, err)
+		if !p.wasCut(pc) {
+			p.t.Errorf("%s: answer: %v", p.name, err)
+		}
 		return
 	}
 	p.send(map[string]any{"type": "answer", "sdp": answer.SDP})
+}
+
+// wasCut reports whether pc was closed by cut or close while an offer was being answered: the
+// server renegotiates with everyone still in the room as others leave, also during teardown.
+func (p *cpeer) wasCut(pc *webrtc.PeerConnection) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.pc != pc
 }
 
 // cut drops the connection without a goodbye: the WebSocket's TCP connection and the media go.
