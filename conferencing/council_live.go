@@ -2,6 +2,7 @@ package conferencing
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -114,10 +115,6 @@ func (r *room) councilOpen(actor *member) error {
 	if err != nil {
 		return err
 	}
-	if c.State == CouncilOpen {
-		r.log.Warn("council session opened again after an interruption; the earlier record stays unsealed",
-			"earlier_record", c.RecordFile, "record", cl.file)
-	}
 	r.councilAdmit(cl, actor)
 	if c.Public {
 		r.councilPublic(true)
@@ -130,7 +127,8 @@ func (r *room) councilOpen(actor *member) error {
 // startCouncil creates the record and the Session, marks the session open and starts its loop.
 func (r *room) startCouncil(ctx context.Context, m *Meeting, c *Council) (*councilLive, error) {
 	// The key must be there to seal the record at the end: better to know now.
-	if _, err := council.LoadOrCreateKey(r.s.cfg.CouncilKeyFile); err != nil {
+	key, err := council.LoadOrCreateKey(r.s.cfg.CouncilKeyFile)
+	if err != nil {
 		return nil, fmt.Errorf("open council session: %w", err)
 	}
 	now := r.s.now()
@@ -140,6 +138,10 @@ func (r *room) startCouncil(ctx context.Context, m *Meeting, c *Council) (*counc
 	if err != nil {
 		return nil, fmt.Errorf("open council session: %w", err)
 	}
+	var continues *council.Continuation
+	if c.State == CouncilOpen && c.RecordFile != "" {
+		continues = r.sealInterrupted(key, c.RecordFile, filepath.Base(path), now)
+	}
 	cl := &councilLive{rec: rec, setup: c, file: filepath.Base(path), agenda: c.agenda(),
 		seats: map[int64]bool{}, ids: map[string]bool{}, done: make(chan struct{}), kick: make(chan struct{}, 1)}
 	for _, st := range c.Seats {
@@ -147,7 +149,7 @@ func (r *room) startCouncil(ctx context.Context, m *Meeting, c *Council) (*counc
 	}
 	cl.sess, err = council.New(council.Config{ID: stem, Title: m.Title, Agenda: cl.agenda, Public: c.Public,
 		Members: c.members(), Quorum: c.Quorum, MediaWindow: councilMediaWindow, Now: r.s.now, Record: rec,
-		Notify: func(e council.Entry) { r.councilEvent(cl, e) }})
+		Continues: continues, Notify: func(e council.Entry) { r.councilEvent(cl, e) }})
 	if err == nil {
 		err = setCouncilState(ctx, r.s.db, r.id, CouncilOpen, cl.file, now)
 	}
@@ -163,6 +165,21 @@ func (r *room) startCouncil(ctx context.Context, m *Meeting, c *Council) (*counc
 	r.mu.Unlock()
 	go r.councilLoop(loop, cl)
 	return cl, nil
+}
+
+// sealInterrupted seals the record of this session that a server restart left open, so that it
+// verifies on its own and points to the record the session continues in. A record that cannot be
+// sealed (damaged, missing) stays as it is: the new record still names it.
+func (r *room) sealInterrupted(key ed25519.PrivateKey, earlier, next string, now time.Time) *council.Continuation {
+	last, err := council.SealInterrupted(r.s.councilPath(earlier), key, now, next)
+	if err != nil {
+		r.log.Warn("council session opened again after an interruption; the earlier record could not be sealed",
+			"earlier_record", earlier, "record", next, "err", err)
+		return &council.Continuation{File: earlier}
+	}
+	r.log.Info("council session opened again after an interruption; the earlier record is sealed",
+		"earlier_record", earlier, "record", next)
+	return &council.Continuation{File: earlier, LastHash: last}
 }
 
 // councilAdmit tells the new Session who is already here, and mutes the microphones of all but
@@ -300,8 +317,8 @@ func (r *room) councilShutdown() {
 	if err := cl.rec.Close(); err != nil {
 		r.log.Error("council: close the record", "record", cl.file, "err", err)
 	}
-	r.log.Warn("council session interrupted by the server stopping: its record is closed without a seal; "+
-		"the President opens the session again, in a new record", "record", cl.file)
+	r.log.Warn("council session interrupted by the server stopping: its record is closed without a seal "+
+		"until the President opens the session again, which seals it and continues in a new record", "record", cl.file)
 }
 
 // councilKeepsLocked reports whether the room must stay alive although empty: its session is

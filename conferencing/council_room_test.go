@@ -1,6 +1,7 @@
 package conferencing
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -261,7 +262,7 @@ func (s *Service) memberMuted(meetingID int64, id string) bool {
 }
 
 // A restart while the session is open: the record is closed without a seal, conf_council stays
-// open, and opening again starts a new record.
+// open, and opening again seals it and starts a new record that points back to it.
 func TestCouncilRestart(t *testing.T) {
 	e, m, _ := newCouncilEnv(t, 2, true)
 	chair := e.newCouncilPeer("presidente", m, councilChair, false)
@@ -294,6 +295,18 @@ func TestCouncilRestart(t *testing.T) {
 	second, _ := e.svc.CouncilRecordPath(context.Background(), m.PublicID)
 	if second == first || filepath.Dir(second) != filepath.Dir(first) {
 		t.Errorf("records: %s then %s", first, second)
+	}
+	// Opening again sealed the interrupted record, which names the one the session continues in.
+	b, err := os.ReadFile(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := council.Verify(bytes.NewReader(b), nil); err != nil || !res.Valid ||
+		!bytes.Contains(b, []byte(`"type":"session_interrupted","data":{"file":"`+filepath.Base(second)+`","reason":"server_restart"}`)) {
+		t.Errorf("interrupted record after opening again: %+v %v\n%s", res, err, b)
+	}
+	if b, _ := os.ReadFile(second); !bytes.Contains(b, []byte(`"continues":{"file":"`+filepath.Base(first)+`","last_hash":"`)) {
+		t.Errorf("second record does not point back to the first:\n%s", b)
 	}
 	chair.council(ActClose)
 	chair.waitState("closed", func(st councilStateView) bool { return st.Closed })

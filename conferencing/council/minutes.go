@@ -214,7 +214,7 @@ type Event struct {
 	Choice  Choice // vote_cast
 	Secret  bool   // vote_opened, vote_closed
 	Limit   time.Duration
-	File    string // recording_file
+	File    string // recording_file; session_interrupted and session_opened: the other record
 	Quorum  *QuorumChange
 	Totals  *Totals // vote_closed
 }
@@ -222,13 +222,14 @@ type Event struct {
 // Entry data, as session.go, presence.go, floor.go and vote.go write it.
 type (
 	openedData struct {
-		Session       string       `json:"session"`
-		Title         string       `json:"title"`
-		Agenda        []AgendaItem `json:"agenda"`
-		Public        bool         `json:"public"`
-		Members       []Member     `json:"members"`
-		QuorumRule    QuorumRule   `json:"quorum_rule"`
-		MediaWindowMS int64        `json:"media_window_ms"`
+		Session       string        `json:"session"`
+		Title         string        `json:"title"`
+		Agenda        []AgendaItem  `json:"agenda"`
+		Public        bool          `json:"public"`
+		Members       []Member      `json:"members"`
+		QuorumRule    QuorumRule    `json:"quorum_rule"`
+		MediaWindowMS int64         `json:"media_window_ms"`
+		Continues     *Continuation `json:"continues"`
 	}
 	quorumData struct {
 		Quorum   bool   `json:"quorum"`
@@ -380,7 +381,8 @@ func (p *parser) entry(e Entry) error {
 		err = p.rollCallEvent(e, &ev)
 	case "vote_opened", "vote_voters", "vote_closed":
 		err = p.voteEvent(e, &ev)
-	case "suspended", "resumed", "public_changed", "recording_started", "recording_stopped", "recording_file":
+	case "suspended", "resumed", "public_changed", "recording_started", "recording_stopped", "recording_file",
+		"session_interrupted":
 		err = p.misc(e, &ev)
 	}
 	if err != nil {
@@ -402,6 +404,9 @@ func (p *parser) opened(e Entry, ev *Event) error {
 	p.m.Session, p.m.Title, p.m.Public, p.m.Opened = d.Session, d.Title, d.Public, ev.Stamp
 	p.m.Agenda, p.m.QuorumRule = d.Agenda, d.QuorumRule
 	p.m.MediaWindow = time.Duration(d.MediaWindowMS) * time.Millisecond
+	if d.Continues != nil {
+		ev.File = d.Continues.File // the record of the part before a server restart
+	}
 	for _, m := range d.Members {
 		if _, dup := p.byID[m.ID]; !dup {
 			p.member(m.ID, m.Name, m.Seat).Member = m
@@ -605,6 +610,8 @@ func (p *parser) misc(e Entry, ev *Event) error {
 		p.recording = 0
 	case "recording_file":
 		p.m.Files = append(p.m.Files, RecordingFile{Stamp: st, File: d.File, SHA256: d.SHA256, Size: d.Size})
+	case "session_interrupted": // the record the session continues in
+		ev.File, ev.Reason = d.File, d.Reason
 		ev.File = d.File
 	}
 	return nil

@@ -686,7 +686,12 @@ func (b *builder) event(e Event) string {
 	}
 	switch e.Type {
 	case "session_opened":
+		if e.File != "" {
+			return b.c.T(b.lang, "council.minutes.ev.session_reopened", e.File)
+		}
 		return b.c.T(b.lang, "council.minutes.ev.session_opened")
+	case "session_interrupted":
+		return b.c.T(b.lang, "council.minutes.ev.session_interrupted", orDash(e.File))
 	case "quorum", "quorum_gained", "quorum_lost", "session_closed":
 		return b.quorumEvent(e)
 	case "roll_call_started":

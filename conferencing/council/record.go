@@ -2,12 +2,14 @@ package council
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -179,4 +181,80 @@ func (r *Record) Close() error {
 		return err
 	}
 	return r.f.Close()
+}
+
+// ResumeRecord opens a record that was closed without a seal (the server stopped during the
+// session), to write why it ended and seal it. The chain is checked first; a last line cut short
+// by a crash is dropped (dropped says how many bytes). A sealed or damaged record is refused.
+func ResumeRecord(path string) (r *Record, dropped int, err error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, 0, fmt.Errorf("resume record: %w", err)
+	}
+	if len(data) > maxRecord {
+		return nil, 0, fmt.Errorf("resume record: larger than %d bytes", maxRecord)
+	}
+	seq, last := int64(0), hex.EncodeToString(zeroHash[:])
+	end := 0 // bytes of whole, valid entries
+	for rest := data; len(rest) > 0; {
+		i := bytes.IndexByte(rest, '\n')
+		if i < 0 {
+			break // cut short while being written
+		}
+		line := rest[:i]
+		if bytes.HasPrefix(line, []byte(`{"seal":`)) {
+			return nil, 0, fmt.Errorf("resume record: already sealed")
+		}
+		h, p := checkEntry(line, seq+1, last)
+		if p != ProblemNone {
+			return nil, 0, fmt.Errorf("resume record: entry %d: %s", seq+1, p)
+		}
+		seq, last, end, rest = seq+1, h, end+i+1, rest[i+1:]
+	}
+	if seq == 0 {
+		return nil, 0, fmt.Errorf("resume record: no entry")
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return nil, 0, fmt.Errorf("resume record: %w", err)
+	}
+	if err := f.Truncate(int64(end)); err == nil {
+		_, err = f.Seek(int64(end), io.SeekStart)
+	}
+	if err != nil {
+		f.Close()
+		return nil, 0, fmt.Errorf("resume record: %w", err)
+	}
+	return &Record{f: f, w: bufio.NewWriter(f), seq: seq, last: last}, len(data) - end, nil
+}
+
+// LastHash is the hash of the last entry written.
+func (r *Record) LastHash() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.last
+}
+
+// SealInterrupted ends the record of a session the server stopped during: it appends
+// session_interrupted, naming the record the session continues in, and seals it. It returns the
+// hash of that last entry, for the new record to point back to.
+func SealInterrupted(path string, key ed25519.PrivateKey, t time.Time, continuedIn string) (string, error) {
+	r, dropped, err := ResumeRecord(path)
+	if err != nil {
+		return "", err
+	}
+	data := map[string]any{"reason": "server_restart", "file": continuedIn}
+	if dropped > 0 {
+		data["dropped_bytes"] = dropped // an entry the crash cut short
+	}
+	if _, err := r.Append(t, "session_interrupted", data); err != nil {
+		r.Close()
+		return "", err
+	}
+	last := r.LastHash()
+	if err := r.Seal(key, t); err != nil {
+		r.Close()
+		return "", err
+	}
+	return last, nil
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -155,4 +156,82 @@ func FuzzVerify(f *testing.F) {
 			t.Fatalf("a different record verified: %q", data)
 		}
 	})
+}
+
+// A record the server left open (stopped mid-session, the last line cut short by a crash) is
+// sealed with session_interrupted naming where the session continues, and then verifies; its
+// minutes say so, and so do those of the record that continues it.
+func TestSealInterrupted(t *testing.T) {
+	f := newFixture(t, assembly17(), QuorumRule{Kind: QuorumMajority})
+	f.arrive(t, "m01")
+	must(t, f.s.rec.Close())
+	whole, err := os.ReadFile(f.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := []byte(`{"seq":99,"time":"2025-03-01T18:00:0`)
+	must(t, os.WriteFile(f.path, append(bytes.Clone(whole), cut...), 0o600))
+
+	last, err := SealInterrupted(f.path, f.key, f.clk.Now(), "s2.record")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(f.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Verify(bytes.NewReader(b), f.key.Public().(ed25519.PublicKey))
+	if err != nil || !res.Valid || !bytes.HasPrefix(b, whole) || bytes.Contains(b, cut) {
+		t.Fatalf("interrupted record after sealing: %+v %v\n%s", res, err, b)
+	}
+	m, err := ReadMinutes(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := m.Events[len(m.Events)-1]
+	if ev.Type != "session_interrupted" || ev.File != "s2.record" || !strings.Contains(string(b), `"dropped_bytes":36`) {
+		t.Errorf("last event %+v", ev)
+	}
+	if _, err := SealInterrupted(f.path, f.key, f.clk.Now(), "s3.record"); err == nil {
+		t.Error("a sealed record was sealed again")
+	}
+
+	// The record that continues the session points back to it.
+	path := filepath.Join(filepath.Dir(f.path), "s2.record")
+	rec, err := CreateRecord(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Config{ID: "s1", Title: "Consiglio comunale", Members: assembly17(), Quorum: QuorumRule{Kind: QuorumMajority},
+		Now: f.clk.Now, Record: rec, Continues: &Continuation{File: "s1.record", LastHash: last}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, s.Close("presidente", f.key))
+	b2, _ := os.ReadFile(path)
+	m2, err := ReadMinutes(bytes.NewReader(b2))
+	if err != nil || m2.Events[0].Type != "session_opened" || m2.Events[0].File != "s1.record" ||
+		!strings.Contains(string(b2), `"continues":{"file":"s1.record","last_hash":"`+last+`"}`) {
+		t.Errorf("continuing record: %+v %v\n%s", m2.Events[0], err, b2)
+	}
+}
+
+// Damaged or sealed records are not resumed.
+func TestResumeRecordRefusesDamage(t *testing.T) {
+	b, _ := sealedRecord(t)
+	dir := t.TempDir()
+	sealed := filepath.Join(dir, "sealed.record")
+	must(t, os.WriteFile(sealed, b, 0o600))
+	if _, _, err := ResumeRecord(sealed); err == nil || !strings.Contains(err.Error(), "sealed") {
+		t.Errorf("sealed record: %v", err)
+	}
+	damaged := filepath.Join(dir, "damaged.record")
+	i := bytes.IndexByte(b, '\n')
+	must(t, os.WriteFile(damaged, append(bytes.Replace(b[:i+1], []byte("s1"), []byte("s9"), 1), b[i+1:bytes.LastIndex(b, []byte(`{"seal":`))]...), 0o600))
+	if _, _, err := ResumeRecord(damaged); err == nil || !strings.Contains(err.Error(), "entry 1") {
+		t.Errorf("damaged record: %v", err)
+	}
+	if _, _, err := ResumeRecord(filepath.Join(dir, "missing.record")); err == nil {
+		t.Error("missing record resumed")
+	}
 }

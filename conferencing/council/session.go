@@ -24,7 +24,17 @@ type Config struct {
 	MediaWindow time.Duration    // 0: DefaultMediaWindow
 	Now         func() time.Time // nil: time.Now
 	Record      *Record          // where events go; the Session owns it from now on
-	Notify      func(Entry)      // optional: called after each event, outside the Session's lock
+	// Continues names the record of the same session that a server restart interrupted, if any;
+	// it is written in the first entry.
+	Continues *Continuation
+	Notify    func(Entry) // optional: called after each event, outside the Session's lock
+}
+
+// Continuation points a record back to the one a server restart interrupted (SealInterrupted):
+// its file name and the hash of its last entry.
+type Continuation struct {
+	File     string `json:"file"`
+	LastHash string `json:"last_hash,omitempty"` // empty if that record could not be sealed
 }
 
 // Session is one live council session. Its methods are safe for concurrent use; each change is
@@ -107,8 +117,12 @@ func New(cfg Config) (*Session, error) {
 		s.byID[m.ID] = p
 	}
 	s.mu.Lock()
-	err := s.appendLocked("session_opened", map[string]any{"session": cfg.ID, "title": cfg.Title,
-		"agenda": cfg.Agenda, "public": cfg.Public, "members": ms, "quorum_rule": cfg.Quorum, "media_window_ms": s.window.Milliseconds()})
+	opened := map[string]any{"session": cfg.ID, "title": cfg.Title, "agenda": cfg.Agenda, "public": cfg.Public,
+		"members": ms, "quorum_rule": cfg.Quorum, "media_window_ms": s.window.Milliseconds()}
+	if cfg.Continues != nil {
+		opened["continues"] = cfg.Continues
+	}
+	err := s.appendLocked("session_opened", opened)
 	if err == nil {
 		err = s.appendLocked("quorum", s.quorumDataLocked())
 	}
