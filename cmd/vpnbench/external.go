@@ -223,12 +223,11 @@ func (b *bench) writeExternal(p func(format string, args ...any), estimate int64
 	mb := func(b int64) string { return fmt.Sprintf("%s = %.1f MB", mib(b), float64(b)/1e6) }
 	p("- goal ≤ 100 MB with %s devices, Rocca's own memory measured directly (idle, no memory limit, mean VmRSS over", n)
 	p("  the 30 s): %s (%s; highest reading %s).", verdict(e.idle.rssMean <= goal), mb(e.idle.rssMean), mb(e.idle.rssMax))
-	p("  After one sign-in: mean %s, highest %s; peak of the process (VmHWM): %s, %s.",
-		mb(e.loginIdle.rssMean), mb(e.loginIdle.rssMax), mb(e.hwm), verdict(e.hwm <= goal))
-	p("- the sign-in: argon2id works through 64 MiB for each password it checks (package auth). The collection that")
-	p("  allocation starts finds the 64 MiB in use, so without a memory limit Go sets its next goal at about twice")
-	p("  that and keeps the memory until the heap grows that far; `memory_limit_mb` makes it collect and give the")
-	p("  memory back soon after. The peak holds the 64 MiB during the hash itself, whatever the limit.")
+	p("  After one sign-in: mean %s, highest %s: %s.", mb(e.loginIdle.rssMean), mb(e.loginIdle.rssMax),
+		verdict(e.loginIdle.rssMean <= goal))
+	p("- the sign-in: argon2id works through 64 MiB for each password it checks (package auth), and package auth")
+	p("  gives that memory back to the system as soon as the last check in progress ends. The peak of the process")
+	p("  (VmHWM, %s) is that moment: Rocca's own memory plus the 64 MiB of one hash, for a fraction of a second.", mb(e.hwm))
 	if o.extMemLimit > 0 {
 		p("- with `memory_limit_mb = %d`: idle mean %s, after a sign-in mean %s, peak %s.", o.extMemLimit,
 			mb(e.limitIdle.rssMean), mb(e.limitLogin.rssMean), mb(e.hwmLimit))

@@ -165,8 +165,8 @@ func (b *bench) write() error {
 	}
 	p("- at start, package auth hashes a dummy password with argon2id (64 MiB), so that unknown accounts take as long")
 	p("  to refuse as known ones; that memory is given back to the system right after. Every password check hashes")
-	p("  again (the tool creates the administrator with a password and signs in once, between the first two rows):")
-	p("  Go keeps those 64 MiB for its heap to grow into, unless a memory limit makes it give them back.")
+	p("  again (the tool creates the administrator with a password and signs in once, between the first two rows),")
+	p("  and that memory too goes back to the system when the last check in progress ends.")
 	runtimeLine := func(what string, f idleFigures) {
 		m := f.metrics
 		if len(m) == 0 {
