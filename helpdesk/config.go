@@ -206,10 +206,23 @@ func domainOf(addr string) string {
 }
 
 // ConfigFrom builds the helpdesk's Config from rocca.toml: the helpdesk address, the allowed
-// domains, the public URL (whose host names our Message-IDs), the data directory and the
-// municipality's language. The policies without a config key keep their defaults.
+// domains and the policies of [helpdesk], the public URL (whose host names our Message-IDs), the
+// data directory and the municipality's language. Zero values (a hand-made Config) keep the
+// defaults.
 func ConfigFrom(c *config.Config) Config {
 	cfg := DefaultConfig()
+	h := c.Helpdesk
+	cfg.ExternalSenders, cfg.ClosedReply = h.ExternalSenders, h.ClosedReply
+	cfg.NotifyNew, cfg.NotifyReply = h.NotifyNew, h.NotifyReply
+	cfg.DisableAcks = !h.Acknowledgements
+	if h.Categories != nil {
+		cfg.Categories = slices.Clone(h.Categories)
+	}
+	hours := func(n int) time.Duration { return time.Duration(n) * time.Hour }
+	cfg.SLA = map[Priority]time.Duration{PriorityUrgent: hours(h.SLAUrgentHours), PriorityHigh: hours(h.SLAHighHours),
+		PriorityNormal: hours(h.SLANormalHours), PriorityLow: hours(h.SLALowHours)}
+	cfg.MaxMessage, cfg.MaxAttachment = int64(h.MaxMessageMB)<<20, int64(h.MaxAttachmentMB)<<20
+	cfg.LogRetention = hours(24 * h.LogRetentionDays)
 	cfg.Address = strings.TrimSpace(c.Helpdesk.Address)
 	if cfg.Address == "" {
 		if a, err := mail.ParseAddress(c.Mail.From); err == nil {

@@ -159,6 +159,21 @@ type Helpdesk struct {
 	IMAPFolder             string   `toml:"imap_folder"`
 	ProcessedFolder        string   `toml:"processed_folder"`
 	AllowedDomains         []string `toml:"allowed_domains"` // empty: any sender
+
+	// Policies: what happens to mail and who is told.
+	ExternalSenders  string   `toml:"external_senders"` // allow | hold (outside allowed_domains)
+	ClosedReply      string   `toml:"closed_reply"`     // reopen | new
+	Acknowledgements bool     `toml:"acknowledgements"` // confirm each new ticket to its requester
+	NotifyNew        string   `toml:"notify_new"`       // agents | none
+	NotifyReply      string   `toml:"notify_reply"`     // assignee | agents | none
+	Categories       []string `toml:"categories"`
+	SLAUrgentHours   int      `toml:"sla_urgent_hours"`
+	SLAHighHours     int      `toml:"sla_high_hours"`
+	SLANormalHours   int      `toml:"sla_normal_hours"`
+	SLALowHours      int      `toml:"sla_low_hours"`
+	MaxMessageMB     int      `toml:"max_message_mb"`
+	MaxAttachmentMB  int      `toml:"max_attachment_mb"`
+	LogRetentionDays int      `toml:"log_retention_days"`
 }
 
 // OAuth2 returns the oauth2_* keys of [helpdesk].
@@ -243,6 +258,20 @@ func Default() *Config {
 			IMAPFolder:      "INBOX",
 			ProcessedFolder: "Rocca/Elaborati",
 			AllowedDomains:  []string{},
+
+			ExternalSenders:  "allow",
+			ClosedReply:      "reopen",
+			Acknowledgements: true,
+			NotifyNew:        "agents",
+			NotifyReply:      "assignee",
+			Categories:       []string{"hardware", "software", "rete", "account", "stampanti", "telefonia", "altro"},
+			SLAUrgentHours:   4,
+			SLAHighHours:     8,
+			SLANormalHours:   72,
+			SLALowHours:      120,
+			MaxMessageMB:     40,
+			MaxAttachmentMB:  25,
+			LogRetentionDays: 21,
 		},
 		Mail: Mail{
 			SMTPPort:     587,

@@ -371,6 +371,24 @@ func (v *validator) helpdesk() {
 			v.err(fmt.Sprintf("helpdesk.allowed_domains[%d]", i), "config.domain", d)
 		}
 	}
+	v.oneOf(keyOf("helpdesk", "external_senders"), h.ExternalSenders, "allow", "hold")
+	v.oneOf(keyOf("helpdesk", "closed_reply"), h.ClosedReply, "reopen", "new")
+	v.oneOf(keyOf("helpdesk", "notify_new"), h.NotifyNew, "agents", "none")
+	v.oneOf(keyOf("helpdesk", "notify_reply"), h.NotifyReply, "assignee", "agents", "none")
+	for i, c := range h.Categories {
+		if strings.TrimSpace(c) == "" {
+			v.err(fmt.Sprintf("helpdesk.categories[%d]", i), "config.required")
+		}
+	}
+	for _, sla := range []struct {
+		key   string
+		hours int
+	}{{"sla_urgent_hours", h.SLAUrgentHours}, {"sla_high_hours", h.SLAHighHours}, {"sla_normal_hours", h.SLANormalHours}, {"sla_low_hours", h.SLALowHours}} {
+		v.between(keyOf("helpdesk", sla.key), sla.hours, 1, 24*365)
+	}
+	v.between(keyOf("helpdesk", "max_message_mb"), h.MaxMessageMB, 1, 500)
+	v.between(keyOf("helpdesk", "max_attachment_mb"), h.MaxAttachmentMB, 1, 500)
+	v.between(keyOf("helpdesk", "log_retention_days"), h.LogRetentionDays, 1, 3650)
 }
 
 func (v *validator) mail() {

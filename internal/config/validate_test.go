@@ -261,6 +261,17 @@ func TestHelpdeskRules(t *testing.T) {
 		{"processed is the inbox", "[helpdesk]\nprocessed_folder = \"INBOX\"\n", "helpdesk.processed_folder", "config.same_folder", "", 2},
 		{"allowed domain without dot", "[helpdesk]\nallowed_domains = [\"comune.example.it\", \"comune\"]\n", "helpdesk.allowed_domains[1]", "config.domain", "", 2},
 		{"imap port zero", "[helpdesk]\nimap_port = 0\n", "helpdesk.imap_port", "config.port", "", 2},
+		{"external senders refused", "[helpdesk]\nexternal_senders = \"refuse\"\n", "helpdesk.external_senders", "config.one_of", "", 2},
+		{"closed reply ignore", "[helpdesk]\n\nclosed_reply = \"ignore\"\n", "helpdesk.closed_reply", "config.one_of", "", 3},
+		{"notify everyone", "[helpdesk]\nnotify_new = \"all\"\n", "helpdesk.notify_new", "config.one_of", "", 2},
+		{"notify reply requester", "[helpdesk]\nnotify_reply = \"requester\"\n", "helpdesk.notify_reply", "config.one_of", "", 2},
+		{"empty category", "[helpdesk]\ncategories = [\"rete\", \" \"]\n", "helpdesk.categories[1]", "config.required", "", 2},
+		{"sla zero", "[helpdesk]\nsla_urgent_hours = 0\n", "helpdesk.sla_urgent_hours", "config.range", "", 2},
+		{"sla negative", "[helpdesk]\nsla_low_hours = -5\n", "helpdesk.sla_low_hours", "config.range", "", 2},
+		{"huge messages", "[helpdesk]\nmax_message_mb = 4096\n", "helpdesk.max_message_mb", "config.range", "", 2},
+		{"no attachments", "[helpdesk]\nmax_attachment_mb = 0\n", "helpdesk.max_attachment_mb", "config.range", "", 2},
+		{"log kept forever", "[helpdesk]\nlog_retention_days = 0\n", "helpdesk.log_retention_days", "config.range", "", 2},
+		{"policies set", "[helpdesk]\nexternal_senders = \"hold\"\nclosed_reply = \"new\"\nacknowledgements = false\nnotify_new = \"none\"\nnotify_reply = \"agents\"\ncategories = [\"protocollo\"]\nsla_high_hours = 24\n", "", "", "", 0},
 	})
 }
 
