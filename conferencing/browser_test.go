@@ -351,6 +351,16 @@ func TestBrowserThreeParticipants(t *testing.T) {
 	}
 	giulia.do("chat", chromedp.Click(chromedp.ID("btn-chat")), chromedp.SendKeys(chromedp.ID("chat-input"), "Buongiorno!"+kb.Enter))
 	anna.waitJS("giulia's chat message", `document.getElementById("chat-log").textContent.includes("Buongiorno!")`)
+
+	// The host turns giulia's camera off from the participant list: her page turns it off and
+	// says who did it; the others see it off.
+	stop := fmt.Sprintf(`#people-list li[data-participant=%q] button[aria-label^=%q]`, ids[giulia], "Spegni videocamera")
+	anna.do("open the participant list", chromedp.Click(chromedp.ID("btn-people")))
+	anna.waitJS("the camera button for giulia", fmt.Sprintf(`!!document.querySelector(%q)`, stop))
+	evalJS[bool](anna, fmt.Sprintf(`(document.querySelector(%q).click(), true)`, stop))
+	giulia.waitJS("camera off on giulia's page", `document.getElementById("btn-camera").getAttribute("aria-pressed") === "true"`)
+	giulia.waitJS("giulia told who", `document.body.textContent.includes("Anna Rossi turned your camera off")`)
+	bruno.waitJS("giulia's camera shown off", fmt.Sprintf(`document.querySelector('#people-list li[data-participant=%q]').textContent.includes(i18n().cam_off)`, ids[giulia]))
 }
 
 // Acceptance 2 (issue 4): a participant whose browser may use only relay candidates connects

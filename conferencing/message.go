@@ -36,6 +36,7 @@ const (
 	TypeAdmit       = "admit"
 	TypeDeny        = "deny"
 	TypeMuteOne     = "mute_participant"
+	TypeStopCamera  = "stop_camera"
 	TypeMuteAll     = "mute_all"
 	TypeAllowUnmute = "allow_unmute"
 	TypeRemove      = "remove"
@@ -163,7 +164,7 @@ func (m *Message) check() error {
 			(m.RID != "" && m.RID != "q" && m.RID != "h" && m.RID != "f") {
 			return bad("layer")
 		}
-	case TypeAdmit, TypeDeny, TypeMuteOne, TypeRemove, TypeLowerHand:
+	case TypeAdmit, TypeDeny, TypeMuteOne, TypeStopCamera, TypeRemove, TypeLowerHand:
 		if m.Target == "" || len(m.Target) > maxField {
 			return bad("target")
 		}

@@ -7,6 +7,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/rocca-pa/rocca"
+	"github.com/rocca-pa/rocca/conferencing/sfu"
 )
 
 // permissionFor is what each moderator action requires.
@@ -14,6 +15,7 @@ var permissionFor = map[string]Permission{
 	TypeAdmit:       PermAdmit,
 	TypeDeny:        PermAdmit,
 	TypeMuteOne:     PermModerate,
+	TypeStopCamera:  PermModerate,
 	TypeMuteAll:     PermModerate,
 	TypeAllowUnmute: PermModerate,
 	TypeRemove:      PermModerate,
@@ -44,6 +46,8 @@ func (r *room) moderate(actor *member, msg Message) error {
 		return r.deny(ctx, msg.Target)
 	case TypeMuteOne:
 		return r.muteOne(actor, msg.Target)
+	case TypeStopCamera:
+		return r.stopCamera(actor, msg.Target)
 	case TypeMuteAll:
 		return r.muteAll(actor, msg.Allowed)
 	case TypeAllowUnmute:
@@ -144,6 +148,36 @@ func (r *room) forceMute(mem *member, by string) {
 		_ = sp.SetMuted(webrtc.RTPCodecTypeAudio, true)
 	}
 	mem.c.sendJSON(byMsg{head: hd("muted"), By: by})
+}
+
+// stopCamera turns a participant's camera off: the server stops forwarding their camera tracks
+// (not their screen share) until they turn it on again themselves, and tells them.
+func (r *room) stopCamera(actor *member, target string) error {
+	r.mu.Lock()
+	mem := r.members[target]
+	var sp *sfu.Participant
+	var cams []string
+	if mem != nil {
+		mem.camera, mem.cameraStopped, sp = false, true, mem.sp
+		cams = mem.cameraTracks()
+	}
+	r.mu.Unlock()
+	if mem == nil {
+		return errNoParticipant()
+	}
+	muteTracks(sp, cams, true)
+	mem.c.sendJSON(byMsg{head: hd("camera_stopped"), By: actor.name})
+	r.broadcastParticipants()
+	return nil
+}
+
+// muteTracks stops or resumes forwarding some of a member's tracks (sp nil: not connected).
+func muteTracks(sp *sfu.Participant, ids []string, muted bool) {
+	for _, id := range ids {
+		if sp != nil {
+			_ = sp.SetTrackMuted(id, muted)
+		}
+	}
 }
 
 // muteAll mutes everybody but the moderators; allowUnmute=false also forbids unmuting.

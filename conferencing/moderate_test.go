@@ -71,6 +71,46 @@ func TestHostMutes(t *testing.T) {
 	bruno.waitError(mark, "forbidden")
 }
 
+// The host turns a participant's camera off: the server stops forwarding that camera (their
+// microphone goes on), tells them and shows it; they may turn it on again themselves, and a member
+// cannot stop anybody's camera.
+func TestHostStopsCamera(t *testing.T) {
+	e := newEnv(t)
+	m := e.meeting(NewMeeting{})
+	anna, bruno, carla := e.newPeer("anna", m, 1), e.newPeer("bruno", m, 2), e.newPeer("carla", m, 3)
+	for _, p := range []*peer{anna, bruno, carla} {
+		p.join(JoinRequest{})
+		p.waitMsg(0, "joined", nil)
+	}
+	everybodyReceives(t, 10, anna, bruno, carla)
+
+	mark := bruno.mark()
+	_ = anna.send(map[string]any{"type": "stop_camera", "target": bruno.id})
+	if msg := bruno.waitMsg(mark, "camera_stopped", nil); msg.By != "Anna Rossi" {
+		t.Errorf("camera stopped by %q", msg.By)
+	}
+	carla.waitMsg(0, "participants", func(m rx) bool {
+		v, _ := viewOf(m.Participants, bruno.id)
+		return !v.Camera
+	})
+	assertSilent(t, anna, bruno, "video") // his client keeps sending: the server holds it back
+	if n := anna.received(bruno.id, "audio"); !waitMore(anna, bruno.id, "audio", n) {
+		t.Error("bruno's microphone stopped too when only his camera was turned off")
+	}
+
+	// A member may not; bruno turns his camera on again and is seen.
+	_ = bruno.send(map[string]any{"type": "stop_camera", "target": anna.id})
+	bruno.waitError(mark, "forbidden")
+	_ = bruno.send(map[string]any{"type": "mute", "video": false})
+	if n := anna.received(bruno.id, "video"); !waitMore(anna, bruno.id, "video", n) {
+		t.Error("bruno's video does not come back after he turned his camera on")
+	}
+	carla.waitMsg(0, "participants", func(m rx) bool {
+		v, _ := viewOf(m.Participants, bruno.id)
+		return v.Camera
+	})
+}
+
 // assertSilent checks that p receives no more packets of kind from o.
 func assertSilent(t *testing.T, p, o *peer, kind string) {
 	t.Helper()

@@ -60,11 +60,25 @@ type member struct {
 	role   Role
 	muted  bool
 	camera bool
-	hand   bool
-	forced bool
-	tracks map[string]string // what the member publishes now
-	known  map[string]string // every track id it ever described, to name tracks as they go
-	stats  sfu.Stats
+	// cameraStopped: a moderator turned the camera off; it stays off at the server until the
+	// member turns it on.
+	cameraStopped bool
+	hand          bool
+	forced        bool
+	tracks        map[string]string // what the member publishes now
+	known         map[string]string // every track id it ever described, to name tracks as they go
+	stats         sfu.Stats
+}
+
+// cameraTracks are the ids of the member's camera tracks. The caller holds the room's mu.
+func (m *member) cameraTracks() []string {
+	var ids []string
+	for id, src := range m.tracks {
+		if src == SourceCamera {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
 
 // roomFor returns the live room of m, creating it. Callers hold s.mu.

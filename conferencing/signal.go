@@ -108,14 +108,19 @@ func (r *room) setMute(mem *member, audio, video *bool) error {
 			mem.forced = false
 		}
 	}
+	var resume []string
 	if video != nil {
 		mem.camera = !*video
+		if mem.camera && mem.cameraStopped {
+			mem.cameraStopped, resume = false, mem.cameraTracks()
+		}
 	}
 	sp := mem.sp
 	r.mu.Unlock()
 	if audio != nil && sp != nil {
 		_ = sp.SetMuted(webrtc.RTPCodecTypeAudio, *audio)
 	}
+	muteTracks(sp, resume, false)
 	r.broadcastParticipants()
 	return nil
 }
@@ -142,7 +147,13 @@ func (r *room) setTracks(mem *member, sources map[string]string) error {
 			mem.known[id] = src
 		}
 	}
+	var stopped []string
+	if mem.cameraStopped { // a camera published anew stays off until the member turns it on
+		stopped = mem.cameraTracks()
+	}
+	sp := mem.sp
 	r.mu.Unlock()
+	muteTracks(sp, stopped, true)
 	r.broadcastParticipants()
 	return nil
 }

@@ -56,6 +56,7 @@ type Participant struct {
 	needOffer  bool
 	iceRestart bool
 	muted      map[webrtc.RTPCodecType]bool
+	mutedTrack map[string]bool // published track ids a moderator stopped (SetTrackMuted)
 	maxBitrate int
 	ticks      int
 	state      webrtc.PeerConnectionState
@@ -70,16 +71,17 @@ func newParticipant(r *Room, id string, ev Events, opts JoinOptions) (*Participa
 	}
 	p := &Participant{
 		id: id, room: r, opts: opts, pc: pc, bwe: bwe,
-		log:       r.log.With("participant", id),
-		ev:        newEventQueue(ev),
-		mb:        newMailbox(),
-		quit:      make(chan struct{}),
-		done:      make(chan struct{}),
-		published: map[*webrtc.RTPReceiver]*upTrack{},
-		subs:      map[trackKey]*downTrack{},
-		optOut:    map[trackKey]bool{},
-		muted:     map[webrtc.RTPCodecType]bool{},
-		state:     webrtc.PeerConnectionStateNew,
+		log:        r.log.With("participant", id),
+		ev:         newEventQueue(ev),
+		mb:         newMailbox(),
+		quit:       make(chan struct{}),
+		done:       make(chan struct{}),
+		published:  map[*webrtc.RTPReceiver]*upTrack{},
+		subs:       map[trackKey]*downTrack{},
+		optOut:     map[trackKey]bool{},
+		muted:      map[webrtc.RTPCodecType]bool{},
+		mutedTrack: map[string]bool{},
+		state:      webrtc.PeerConnectionStateNew,
 	}
 	// Pion callbacks only post commands; the loop does the work.
 	pc.OnTrack(func(tr *webrtc.TrackRemote, rcv *webrtc.RTPReceiver) {
@@ -321,7 +323,7 @@ func (p *Participant) SetMuted(kind webrtc.RTPCodecType, muted bool) error {
 		p.muted[kind] = muted
 		for _, u := range p.published {
 			if u.kind == kind {
-				u.setMuted(muted)
+				u.setMuted(p.silenced(u))
 			}
 		}
 	}) {
@@ -329,6 +331,30 @@ func (p *Participant) SetMuted(kind webrtc.RTPCodecType, muted bool) error {
 	}
 	return nil
 }
+
+// SetTrackMuted stops (or resumes) forwarding one published track to everybody, whatever the
+// client sends: a moderator turning a camera off while the screen share goes on. A kind muted
+// with SetMuted stays muted.
+func (p *Participant) SetTrackMuted(trackID string, muted bool) error {
+	if !p.post(func() {
+		if muted {
+			p.mutedTrack[trackID] = true
+		} else {
+			delete(p.mutedTrack, trackID)
+		}
+		for _, u := range p.published {
+			if u.id == trackID {
+				u.setMuted(p.silenced(u))
+			}
+		}
+	}) {
+		return errClosed
+	}
+	return nil
+}
+
+// silenced: a moderator stopped the track or its kind.
+func (p *Participant) silenced(u *upTrack) bool { return p.muted[u.kind] || p.mutedTrack[u.id] }
 
 func (p *Participant) onState(s webrtc.PeerConnectionState) {
 	p.state = s
@@ -357,7 +383,7 @@ func (p *Participant) onTrack(tr *webrtc.TrackRemote, rcv *webrtc.RTPReceiver) {
 				}
 			}
 		}
-		u.setMuted(p.muted[u.kind])
+		u.setMuted(p.silenced(u))
 	}
 	l := u.addLayer(tr, layerIndex(tr.RID(), rcv))
 	if l == nil {

@@ -29,6 +29,7 @@ class Meeting {
       admit: (id) => this.send({ type: "admit", target: id }),
       deny: (id) => this.send({ type: "deny", target: id }),
       muteOne: (id) => this.send({ type: "mute_participant", target: id }),
+      stopCamera: (id) => this.send({ type: "stop_camera", target: id }),
       remove: (id) => this.send({ type: "remove", target: id }),
       makeHost: (id) => this.send({ type: "set_role", target: id, role: "host" }),
       lowerHand: (id) => this.send({ type: "lower_hand", target: id }),
@@ -245,6 +246,11 @@ class Meeting {
         this.setMuted(true, false);
         this.ui.announce(t("muted_by", msg.by || ""));
         this.ui.status(t("muted_by", msg.by || ""), "warning");
+        break;
+      case "camera_stopped":
+        this.setCamera(false);
+        this.ui.announce(t("camera_stopped_by", msg.by || ""));
+        this.ui.status(t("camera_stopped_by", msg.by || ""), "warning");
         break;
       case "token":
         this.token = msg.token;

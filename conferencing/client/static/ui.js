@@ -22,7 +22,7 @@ function initials(name) {
 }
 
 export class UI {
-  // actions: { admit, deny, muteOne, remove, makeHost, lowerHand, pinChanged }
+  // actions: { admit, deny, muteOne, stopCamera, remove, makeHost, lowerHand, pinChanged }
   constructor(actions) {
     this.actions = actions;
     this.grid = $("grid");
@@ -232,6 +232,7 @@ export class UI {
           actions.append(b);
         };
         if (!p.muted) button(t("mute_one"), () => this.actions.muteOne(p.id));
+        if (p.camera) button(t("stop_camera"), () => this.actions.stopCamera(p.id));
         if (p.hand) button(t("lower_hand_of"), () => this.actions.lowerHand(p.id));
         if (this.canPromote() && p.role !== "host") button(t("make_host"), () => this.actions.makeHost(p.id));
         button(t("remove"), () => {
