@@ -75,14 +75,7 @@ func TestJoinMediaBothWays(t *testing.T) {
 // A participant leaves and the others are told and keep their media; the same user comes back
 // into the same place; a participant who vanishes without a word is dropped.
 func TestLeaveAndRejoin(t *testing.T) {
-	e := newEnv(t)
-	m := e.meeting(NewMeeting{})
-	anna, bruno, carla := e.newPeer("anna", m, 1), e.newPeer("bruno", m, 2), e.newPeer("carla", m, 3)
-	for _, p := range []*peer{anna, bruno, carla} {
-		p.join(JoinRequest{})
-		p.waitMsg(0, "joined", nil)
-	}
-	everybodyReceives(t, 20, anna, bruno, carla)
+	e, m, anna, bruno, carla := threeInARoom(t, 20)
 	carlaID := carla.id
 
 	mark := anna.mark()

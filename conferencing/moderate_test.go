@@ -12,14 +12,7 @@ import (
 // keeps sending), tells them, and shows it to everybody. While the host forbids unmuting they
 // cannot unmute themselves; once allowed they can, and their audio flows again.
 func TestHostMutes(t *testing.T) {
-	e := newEnv(t)
-	m := e.meeting(NewMeeting{})
-	anna, bruno, carla := e.newPeer("anna", m, 1), e.newPeer("bruno", m, 2), e.newPeer("carla", m, 3)
-	for _, p := range []*peer{anna, bruno, carla} {
-		p.join(JoinRequest{})
-		p.waitMsg(0, "joined", nil)
-	}
-	everybodyReceives(t, 10, anna, bruno, carla)
+	_, _, anna, bruno, carla := threeInARoom(t, 10)
 
 	mark := bruno.mark()
 	_ = anna.send(map[string]any{"type": "mute_participant", "target": bruno.id})
@@ -75,14 +68,7 @@ func TestHostMutes(t *testing.T) {
 // microphone goes on), tells them and shows it; they may turn it on again themselves, and a member
 // cannot stop anybody's camera.
 func TestHostStopsCamera(t *testing.T) {
-	e := newEnv(t)
-	m := e.meeting(NewMeeting{})
-	anna, bruno, carla := e.newPeer("anna", m, 1), e.newPeer("bruno", m, 2), e.newPeer("carla", m, 3)
-	for _, p := range []*peer{anna, bruno, carla} {
-		p.join(JoinRequest{})
-		p.waitMsg(0, "joined", nil)
-	}
-	everybodyReceives(t, 10, anna, bruno, carla)
+	_, _, anna, bruno, carla := threeInARoom(t, 10)
 
 	mark := bruno.mark()
 	_ = anna.send(map[string]any{"type": "stop_camera", "target": bruno.id})
@@ -109,6 +95,21 @@ func TestHostStopsCamera(t *testing.T) {
 		v, _ := viewOf(m.Participants, bruno.id)
 		return v.Camera
 	})
+}
+
+// threeInARoom joins anna (the host), bruno and carla to a new meeting and waits until each
+// has received n packets from the others.
+func threeInARoom(t *testing.T, n int64) (*env, *Meeting, *peer, *peer, *peer) {
+	t.Helper()
+	e := newEnv(t)
+	m := e.meeting(NewMeeting{})
+	anna, bruno, carla := e.newPeer("anna", m, 1), e.newPeer("bruno", m, 2), e.newPeer("carla", m, 3)
+	for _, p := range []*peer{anna, bruno, carla} {
+		p.join(JoinRequest{})
+		p.waitMsg(0, "joined", nil)
+	}
+	everybodyReceives(t, n, anna, bruno, carla)
+	return e, m, anna, bruno, carla
 }
 
 // assertSilent checks that p receives no more packets of kind from o.
