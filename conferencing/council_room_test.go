@@ -9,8 +9,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rocca-pa/rocca"
 	"github.com/rocca-pa/rocca/conferencing/council"
@@ -337,5 +339,48 @@ func checkMinutesPages(t *testing.T, e *env, m *Meeting) {
 	}
 	if status, _, _ := e.get(base, 3); status != http.StatusForbidden {
 		t.Errorf("minutes for a councillor: %d", status)
+	}
+}
+
+// A person waiting in the lobby who is given a seat by a change of the setup enters at once, as a
+// member, without a host admitting them.
+func TestCouncilSeatAdmitsFromLobby(t *testing.T) {
+	e, m, _ := newCouncilEnv(t, 3, false)
+	ctx := context.Background()
+	full, err := e.svc.Council(ctx, m.PublicID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fewer := full.CouncilSetup
+	fewer.Seats = slices.DeleteFunc(slices.Clone(fewer.Seats), func(s Seat) bool { return s.UserID == councilMember(3) })
+	if _, err := e.svc.SetCouncil(ctx, m.PublicID, fewer); err != nil {
+		t.Fatal(err)
+	}
+	late := e.newCouncilPeer("consigliere03", m, councilMember(3), false)
+	waiting := func() bool {
+		e.svc.mu.Lock()
+		r := e.svc.rooms[m.ID]
+		e.svc.mu.Unlock()
+		if r == nil {
+			return false
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return len(r.lobby) == 1
+	}
+	seated := make(chan error, 1)
+	go func() {
+		for !waiting() {
+			time.Sleep(20 * time.Millisecond)
+		}
+		_, err := e.svc.SetCouncil(ctx, m.PublicID, full.CouncilSetup)
+		seated <- err
+	}()
+	late.join() // returns on "joined": nobody admitted them by hand
+	if err := <-seated; err != nil {
+		t.Fatal(err)
+	}
+	if j := late.waitMsg(0, "joined", nil); j.Self.Role != RoleMember {
+		t.Errorf("entered as %q, want member", j.Self.Role)
 	}
 }

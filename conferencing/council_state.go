@@ -202,10 +202,24 @@ func (s *Service) councilSetupChanged(ctx context.Context, m *Meeting, c *Counci
 		mem.role = role
 		changes = append(changes, change{mem.dbID, role})
 	}
+	// Somebody waiting in the lobby who now has a part in the session enters at once.
+	var seated []string
+	for id, mem := range r.lobby {
+		if role := c.roleOf(mem.user); role != "" {
+			mem.role = role
+			changes = append(changes, change{mem.dbID, role})
+			seated = append(seated, id)
+		}
+	}
 	r.mu.Unlock()
 	for _, ch := range changes {
 		if err := setParticipantRole(ctx, s.db, ch.dbID, ch.role, s.now()); err != nil {
 			s.log.Error("council: store new role", "err", err)
+		}
+	}
+	for _, id := range seated {
+		if err := r.admit(ctx, "council setup", id); err != nil {
+			s.log.Error("council: admit a new seat from the lobby", "participant", id, "err", err)
 		}
 	}
 	if len(changes) > 0 {

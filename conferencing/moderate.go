@@ -41,7 +41,7 @@ func (r *room) moderate(actor *member, msg Message) error {
 	defer cancel()
 	switch msg.Type {
 	case TypeAdmit:
-		return r.admit(ctx, actor, msg.Target)
+		return r.admit(ctx, actor.id, msg.Target)
 	case TypeDeny:
 		return r.deny(ctx, msg.Target)
 	case TypeMuteOne:
@@ -75,7 +75,7 @@ func errNoParticipant() error {
 
 // admit lets a person in the lobby enter. A person who left the lobby meanwhile is admitted all
 // the same: their next connection enters directly.
-func (r *room) admit(ctx context.Context, actor *member, target string) error {
+func (r *room) admit(ctx context.Context, by, target string) error {
 	p, err := participantByPublicID(ctx, r.s.db, r.id, target)
 	if err != nil {
 		return errNoParticipant()
@@ -94,7 +94,7 @@ func (r *room) admit(ctx context.Context, actor *member, target string) error {
 	}
 	r.mu.Unlock()
 	r.sendLobbyList()
-	r.log.Info("participant admitted", "participant", target, "by", actor.id)
+	r.log.Info("participant admitted", "participant", target, "by", by)
 	if mem == nil {
 		return nil
 	}
