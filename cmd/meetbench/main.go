@@ -51,7 +51,15 @@ func main() {
 	flag.IntVar(&o.fps, "fps", 30, "video frames per second")
 	flag.IntVar(&o.audioBytes, "audio-bytes", 80, "payload of each audio packet (50 a second; 80 bytes is Opus voice at 32 kbit/s)")
 	flag.BoolVar(&o.verbose, "v", false, "log progress details and the server's warnings")
+	echoOnly := flag.Bool("echo", false, "internal: be the canary's echo process (see canary.go)")
 	flag.Parse()
+	if *echoOnly {
+		if err := echo(); err != nil {
+			fmt.Fprintln(os.Stderr, "meetbench -echo:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	for _, f := range strings.Split(subs, ",") {
 		if f = strings.TrimSpace(f); f == "" {
 			continue

@@ -90,6 +90,10 @@ func (b *bench) write() error {
 	p("  receiving client's own reading, decryption and scheduling, which a real participant does on its own")
 	p("  device but which here shares the cores with the server (and *socket baseline*: the same for the")
 	p("  baseline pair). Wall-clock receive times are put on the tool's clock once, at start;")
+	p("- *echo floor*: every 2 ms the tool sends a datagram to a small process of its own (meetbench -echo)")
+	p("  that reads it and sends it back; the figure is the tool's write to the kernel's receive time of the")
+	p("  echo. It is what this machine, busy with the room, costs one process that must wake up, read and")
+	p("  send, which the server does at least once (in Pion, several times) for every forwarded packet;")
 	p("- *lost*: packets published in the window times their receivers, minus those received; *drops*: the")
 	p("  kernel's receive-buffer drops on the server's media socket / on the clients' sockets;")
 	p("- *RSS*: VmRSS of rocca serve at the end of the window (in brackets: right after start, idle);")
@@ -129,8 +133,8 @@ func (b *bench) write() error {
 
 func (b *bench) table(w *strings.Builder, rs []*result) {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
-	p("| participants | streams | forwarded | server CPU | CPU per Mbit/s | µs/packet | latency p50 / p99 / max | over 5 ms | baseline p50 / p99 / max | at the socket p50 / p99 / max (over 5 ms) | socket baseline p50 / p99 | lost | drops server / clients | RSS (idle) | machine busy | load tool / other CPU |")
-	p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	p("| participants | streams | forwarded | server CPU | CPU per Mbit/s | µs/packet | latency p50 / p99 / max | over 5 ms | baseline p50 / p99 / max | at the socket p50 / p99 / max (over 5 ms) | socket baseline p50 / p99 | echo floor p50 / p99 / max | lost | drops server / clients | RSS (idle) | machine busy | load tool / other CPU |")
+	p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rs {
 		who := fmt.Sprintf("%d publishing", r.sc.publishers)
 		if !r.sc.council {
@@ -140,13 +144,13 @@ func (b *bench) table(w *strings.Builder, rs []*result) {
 			}
 		}
 		if !r.ok() {
-			p("| %s | failed: %s |||||||||||||||", who, strings.ReplaceAll(firstLine(r.err), "|", "/"))
+			p("| %s | failed: %s ||||||||||||||||", who, strings.ReplaceAll(firstLine(r.err), "|", "/"))
 			continue
 		}
-		p("| %s | %d | %.1f Mbit/s, %.0f packets/s | %.2f cores | %.2f ms | %.1f µs | %s / %s / %s | %.2f%% (baseline %.2f%%) | %s / %s / %s | %s / %s / %s (%.2f%%) | %s / %s | %d of %d (%.3f%%) | %d / %d | %s (%s) | %.0f%% | %.2f / %.2f cores |",
+		p("| %s | %d | %.1f Mbit/s, %.0f packets/s | %.2f cores | %.2f ms | %.1f µs | %s / %s / %s | %.2f%% (baseline %.2f%%) | %s / %s / %s | %s / %s / %s (%.2f%%) | %s / %s | %s / %s / %s | %d of %d (%.3f%%) | %d / %d | %s (%s) | %.0f%% | %.2f / %.2f cores |",
 			who, r.streams, r.mbps(), r.pps(), r.cores(), r.cpuPerMbps(), r.usPerPacket(),
 			ms(r.p50), ms(r.p99), ms(r.pmax), 100*r.late, 100*r.dlate, ms(r.d50), ms(r.d99), ms(r.dmax),
-			ms(r.s50), ms(r.s99), ms(r.smax), 100*r.slate, ms(r.b50), ms(r.b99),
+			ms(r.s50), ms(r.s99), ms(r.smax), 100*r.slate, ms(r.b50), ms(r.b99), ms(r.e50), ms(r.e99), ms(r.emax),
 			r.lost(), r.expected, 100*float64(r.lost())/float64(max(1, r.expected)),
 			r.serverDrops, r.clientDrops, mib(r.server.rss), mib(r.serverIdle.rss), 100*r.machineBusy, r.toolCores(), r.otherCores())
 	}
@@ -185,8 +189,9 @@ func (b *bench) goals(w *strings.Builder) {
 	for _, r := range ok {
 		p("  - %s: end to end p99 %s, p50 %s (baseline without the server: p99 %s, p50 %s): %s;",
 			r.label(), ms(r.p99), ms(r.p50), ms(r.d99), ms(r.d50), verdict(r.p99 <= 5*time.Millisecond))
-		p("    at the socket p99 %s, p50 %s (baseline p99 %s): %s.",
+		p("    at the socket p99 %s, p50 %s (baseline p99 %s): %s; echo floor of this machine in the same window:",
 			ms(r.s99), ms(r.s50), ms(r.b99), verdict(r.s99 <= 5*time.Millisecond && r.s99 > 0))
+		p("    p99 %s, p50 %s, max %s.", ms(r.e99), ms(r.e50), ms(r.emax))
 	}
 	p("- **Zero loss on loopback**:")
 	for _, r := range ok {

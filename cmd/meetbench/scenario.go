@@ -49,6 +49,7 @@ type result struct {
 	b50, b99, bmax time.Duration
 	slate          float64
 	unstamped      int64
+	e50, e99, emax time.Duration // the canary's echo through another process (canary.go)
 	stalls         []stall
 	serverDrops    int64 // kernel drops on the SFU's media port during the window
 	clientDrops    int64 // kernel drops on the clients' media sockets
@@ -88,6 +89,7 @@ type run struct {
 	// was not found there.
 	sock, directSock histogram
 	unstamped        atomic.Int64
+	canary           *canary
 
 	recvPackets atomic.Int64
 	recvBytes   atomic.Int64
@@ -170,6 +172,12 @@ func (b *bench) runRoom(ctx context.Context, res *result) error {
 	if err := waitUntil(ctx, 10*time.Second, func() bool { return recv.seen[0].Load() }); err != nil {
 		return errors.New("baseline pair: no media within 10 s")
 	}
+	cn, err := b.startCanary(r.win)
+	if err != nil {
+		return err
+	}
+	defer cn.close()
+	r.canary = cn
 	b.logf("%s: %d participants connected in %s; measuring %s", sc, r.participants(),
 		res.connect.Round(100*time.Millisecond), b.o.duration)
 	if err := sleep(ctx, b.o.warmup); err != nil {
@@ -301,6 +309,10 @@ func (r *run) collect(res *result, load []load) {
 	res.bmax = time.Duration(r.directSock.max.Load())
 	res.slate = r.sock.over(5 * time.Millisecond)
 	res.unstamped = r.unstamped.Load()
+	if r.canary != nil {
+		h := &r.canary.hist
+		res.e50, res.e99, res.emax = h.quantile(0.50), h.quantile(0.99), time.Duration(h.max.Load())
+	}
 	res.firstMean, res.lastMean, res.tenth = r.endsOfFanOut()
 	for i := range int(res.window / slotLen) {
 		if d := time.Duration(r.hist.slots[i].Load()); d > stallOver {
