@@ -610,9 +610,9 @@ func (p *parser) misc(e Entry, ev *Event) error {
 		p.recording = 0
 	case "recording_file":
 		p.m.Files = append(p.m.Files, RecordingFile{Stamp: st, File: d.File, SHA256: d.SHA256, Size: d.Size})
+		ev.File = d.File
 	case "session_interrupted": // the record the session continues in
 		ev.File, ev.Reason = d.File, d.Reason
-		ev.File = d.File
 	}
 	return nil
 }

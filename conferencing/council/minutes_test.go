@@ -848,6 +848,9 @@ func TestMinutesEveryEntryType(t *testing.T) {
 	types := map[string]bool{}
 	for _, e := range m.Events {
 		types[e.Type] = true
+		if e.Type == "recording_file" && e.File == "" {
+			t.Errorf("recording_file event %d names no file", e.Seq)
+		}
 	}
 	for _, want := range []string{"session_opened", "quorum", "quorum_gained", "quorum_lost", "roll_call_started",
 		"arrival", "confirmed", "presence", "override", "roll_call", "recording_started", "floor_requested",
