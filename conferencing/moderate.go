@@ -173,10 +173,11 @@ func (r *room) stopCamera(actor *member, target string) error {
 
 // muteTracks stops or resumes forwarding some of a member's tracks (sp nil: not connected).
 func muteTracks(sp *sfu.Participant, ids []string, muted bool) {
+	if sp == nil {
+		return
+	}
 	for _, id := range ids {
-		if sp != nil {
-			_ = sp.SetTrackMuted(id, muted)
-		}
+		_ = sp.SetTrackMuted(id, muted)
 	}
 }
 

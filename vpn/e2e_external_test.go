@@ -77,7 +77,7 @@ func TestExternalRestart(t *testing.T) {
 	}
 
 	step("the program that runs the interface starts: Rocca configures it within a reconcile pass")
-	engine := startWireguardGo(t, srvNS, srvIf)
+	engine := netnstest.StartWireguardGo(t, srvNS, srvIf)
 	waitUntil(t, 35*time.Second, "the VPN to be up in external mode", func() bool {
 		st := status(srv)
 		return st.Up && st.Mode == ModeExternal
@@ -137,14 +137,14 @@ func TestExternalRestart(t *testing.T) {
 	}
 
 	step("the program stops and starts again: Rocca says so, then applies everything again")
-	engine.stop()
+	engine.Stop()
 	waitUntil(t, 35*time.Second, "the status to name the missing interface", func() bool {
 		return status(srv).ProblemKey == "vpn.device.external_missing"
 	})
 	if code, _ := ready(); code != http.StatusServiceUnavailable {
 		t.Errorf("/readyz with the interface gone: %d, want 503", code)
 	}
-	startWireguardGo(t, srvNS, srvIf)
+	netnstest.StartWireguardGo(t, srvNS, srvIf)
 	waitUntil(t, 35*time.Second, "the VPN to be up again", func() bool { return status(srv).Up })
 	if dump := run(t, "wg", "show", srvIf, "dump"); strings.Count(dump, "\n") != 2 || !strings.Contains(dump, srv.must(e2eReq{Op: "status"}).Status.PublicKey) {
 		t.Errorf("the new interface lacks the server key or the device:\n%s", dump)

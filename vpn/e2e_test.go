@@ -243,7 +243,7 @@ func TestEndToEnd(t *testing.T) {
 	if ping(cl2NS, "10.86.0.1", time.Second) {
 		t.Fatal("the revoked device still pings the server")
 	}
-	cl2.stop()
+	cl2.Stop()
 
 	step("expiry: a device stops at its expiry time")
 	expires := time.Now().Add(8 * time.Second).Truncate(time.Second)

@@ -129,8 +129,9 @@ func (s *Service) syncFirewallLocked(ctx context.Context, want *liveSet, force b
 	if force || pl.sig != s.fwSig {
 		members := make(map[netip.Addr][]string, len(want.list))
 		for i := range want.list {
-			if w := &want.list[i]; len(pl.setsOf(w.peer.OwnerID)) > 0 {
-				members[w.peer.Address] = pl.setsOf(w.peer.OwnerID)
+			w := &want.list[i]
+			if sets := pl.setsOf(w.peer.OwnerID); len(sets) > 0 {
+				members[w.peer.Address] = sets
 			}
 		}
 		s.installFirewallLocked(ctx, pl, members)

@@ -216,20 +216,7 @@ func (b *pskBox) openInto(s string, k *wgtypes.Key, in, out []byte) ([]byte, []b
 }
 
 func (b *pskBox) open(s string) (wgtypes.Key, error) {
-	raw, ok := strings.CutPrefix(s, pskPrefix)
-	if !ok {
-		return wgtypes.Key{}, errors.New("open psk: unknown format")
-	}
-	data, err := base64.StdEncoding.DecodeString(raw)
-	n := b.aead.NonceSize()
-	if err != nil || len(data) < n {
-		return wgtypes.Key{}, errors.New("open psk: damaged value")
-	}
-	plain, err := b.aead.Open(nil, data[:n], data[n:], pskAAD)
-	if err != nil || len(plain) != wgtypes.KeyLen {
-		return wgtypes.Key{}, errors.New("open psk: wrong key file or damaged value")
-	}
 	var k wgtypes.Key
-	copy(k[:], plain)
-	return k, nil
+	_, _, err := b.openInto(s, &k, nil, nil)
+	return k, err
 }

@@ -27,14 +27,13 @@ import (
 
 // The shared bench lives in internal/netnstest; these are the names this package's tests use.
 var (
-	requireE2E  = netnstest.Require
-	run         = netnstest.Run
-	addNetns    = netnstest.Add
-	veth        = netnstest.Veth
-	inNetns     = netnstest.Do
-	serveTCP    = netnstest.ServeTCP
-	dialTCP     = netnstest.DialTCP
-	stopProcess = netnstest.StopProcess
+	requireE2E = netnstest.Require
+	run        = netnstest.Run
+	addNetns   = netnstest.Add
+	veth       = netnstest.Veth
+	inNetns    = netnstest.Do
+	serveTCP   = netnstest.ServeTCP
+	dialTCP    = netnstest.DialTCP
 )
 
 type lockedBuffer = netnstest.LockedBuffer
@@ -63,7 +62,7 @@ func waitUntil(t *testing.T, limit time.Duration, what string, ok func() bool) {
 // wg-quick text Rocca delivered the way wg-quick does it (wg set, address, routes).
 type wgDevice struct {
 	ns, iface string
-	cmd       *exec.Cmd
+	*netnstest.WireguardGo
 }
 
 func startDevice(t *testing.T, ns, iface, conf string) *wgDevice {
@@ -75,7 +74,7 @@ func startDevice(t *testing.T, ns, iface, conf string) *wgDevice {
 	if len(wq.Addresses) != 1 || len(wq.Peers) != 1 {
 		t.Fatalf("delivered config has %d addresses and %d peers:\n%s", len(wq.Addresses), len(wq.Peers), conf)
 	}
-	d := startWireguardGo(t, ns, iface)
+	d := &wgDevice{ns: ns, iface: iface, WireguardGo: netnstest.StartWireguardGo(t, ns, iface)}
 	dir := t.TempDir()
 	keyFile, pskFile := dir+"/key", dir+"/psk"
 	os.WriteFile(keyFile, []byte(wq.PrivateKey.String()), 0o600)
@@ -97,39 +96,6 @@ func startDevice(t *testing.T, ns, iface, conf string) *wgDevice {
 		run(t, "ip", "-n", ns, "route", "add", a.String(), "dev", iface)
 	}
 	return d
-}
-
-// startWireguardGo runs `wireguard-go -f iface` in ns, unconfigured, and waits for its UAPI
-// socket: an employee's device before startDevice configures it, or the program that runs the
-// server's interface in external mode. It is stopped when the test ends, if not before.
-func startWireguardGo(t *testing.T, ns, iface string) *wgDevice {
-	t.Helper()
-	var out lockedBuffer
-	cmd := exec.Command("ip", "netns", "exec", ns, "wireguard-go", "-f", iface)
-	cmd.Env = append(os.Environ(), "WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1")
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start wireguard-go: %v", err)
-	}
-	d := &wgDevice{ns: ns, iface: iface, cmd: cmd}
-	sock := "/var/run/wireguard/" + iface + ".sock"
-	t.Cleanup(func() {
-		d.stop()
-		if t.Failed() {
-			t.Logf("wireguard-go %s output:\n%s", iface, out.String())
-		}
-	})
-	waitUntil(t, 10*time.Second, "wireguard-go socket "+sock, func() bool { _, err := os.Stat(sock); return err == nil })
-	return d
-}
-
-// stop ends wireguard-go (SIGTERM: it deletes its interface and socket) and reaps it.
-func (d *wgDevice) stop() {
-	if d.cmd != nil {
-		stopProcess(d.cmd)
-		d.cmd = nil
-		os.Remove("/var/run/wireguard/" + d.iface + ".sock") // only if wireguard-go could not
-	}
 }
 
 // ping sends one ICMP echo from ns to dst and reports whether the reply came within wait.

@@ -321,7 +321,8 @@ func onlyHost(ips []net.IPNet, a netip.Addr) bool {
 }
 
 // observe records what the interface says about each live device: handshakes, traffic, endpoint,
-// and connect/disconnect events in the connection log.
+// and connect/disconnect events in the connection log. It runs after diffPeers, which marked the
+// devices found on the interface as seen.
 func (s *Service) observe(ctx context.Context, onDevice []wgtypes.Peer, want *liveSet) {
 	now := s.clock.Now()
 	next := make(map[int64]peerStats, len(want.list))
@@ -341,7 +342,6 @@ func (s *Service) observe(ctx context.Context, onDevice []wgtypes.Peer, want *li
 		if w == nil {
 			continue
 		}
-		w.seen = true
 		p := w.peer
 		hs := cur.LastHandshakeTime
 		if hs.Before(p.LastHandshake) { // a recreated interface forgets; the database remembers

@@ -384,7 +384,7 @@ func TestVPNServeEndToEnd(t *testing.T) {
 	if _, ok := v.serverPeer(p2.PublicKey); ok {
 		t.Fatal("the revoked device is still on the server interface")
 	}
-	dev2.stop()
+	dev2.Stop()
 	if !ping1.Reachable(10 * time.Second) {
 		t.Fatal("device 1 lost its tunnel when device 2 was revoked")
 	}

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -33,11 +32,8 @@ var (
 	nsDo          = netnstest.Do
 	nsServeTCP    = netnstest.ServeTCP
 	nsDialTCP     = netnstest.DialTCP
-	nsStopProcess = netnstest.StopProcess
 	newVPNPinger  = netnstest.NewPinger
 )
-
-type nsLockedBuffer = netnstest.LockedBuffer
 
 type vpnPinger = netnstest.Pinger
 
@@ -76,8 +72,7 @@ type vpnClient struct {
 	ns, iface  string
 	privateKey string // as written in the file, for the "no private key kept" checks
 	address    netip.Prefix
-	cmd        *exec.Cmd
-	out        *nsLockedBuffer
+	*netnstest.WireguardGo
 }
 
 // wgQuickOnly are the [Interface] keys wg-quick handles itself; `wg setconf` rejects them.
@@ -86,7 +81,7 @@ var wgQuickOnly = map[string]bool{"address": true, "dns": true, "mtu": true, "ta
 
 func startVPNClient(t *testing.T, ns, iface, conf string) *vpnClient {
 	t.Helper()
-	c := &vpnClient{ns: ns, iface: iface, out: &nsLockedBuffer{}}
+	c := &vpnClient{ns: ns, iface: iface}
 	var kept []string
 	var allowed []netip.Prefix
 	mtu := ""
@@ -128,21 +123,7 @@ func startVPNClient(t *testing.T, ns, iface, conf string) *vpnClient {
 	if err := os.WriteFile(file, []byte(strings.Join(kept, "\n")), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c.cmd = exec.Command("ip", "netns", "exec", ns, "wireguard-go", "-f", iface)
-	c.cmd.Env = append(os.Environ(), "WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1")
-	c.cmd.Stdout, c.cmd.Stderr = c.out, c.out
-	if err := c.cmd.Start(); err != nil {
-		t.Fatalf("start wireguard-go: %v", err)
-	}
-	sock := "/var/run/wireguard/" + iface + ".sock"
-	t.Cleanup(func() {
-		c.stop()
-		os.Remove(sock) // left behind only if wireguard-go could not clean up
-		if t.Failed() {
-			t.Logf("wireguard-go %s output:\n%s", iface, c.out.String())
-		}
-	})
-	nsWait(t, 10*time.Second, "wireguard-go socket "+sock, func() bool { _, err := os.Stat(sock); return err == nil })
+	c.WireguardGo = netnstest.StartWireguardGo(t, ns, iface)
 	nsRun(t, "ip", "netns", "exec", ns, "wg", "setconf", iface, file)
 	nsRun(t, "ip", "-n", ns, "addr", "add", c.address.String(), "dev", iface)
 	if mtu != "" {
@@ -153,13 +134,6 @@ func startVPNClient(t *testing.T, ns, iface, conf string) *vpnClient {
 		nsRun(t, "ip", "-n", ns, "route", "add", a.String(), "dev", iface)
 	}
 	return c
-}
-
-func (c *vpnClient) stop() {
-	if c.cmd != nil {
-		nsStopProcess(c.cmd)
-		c.cmd = nil
-	}
 }
 
 // vpnShow is the device's view of its one peer, the server, from `wg show IFACE dump`.

@@ -319,31 +319,29 @@ func (p *Participant) Unsubscribe(publisherID, trackID string) error {
 // SetMuted stops (or resumes) forwarding this participant's tracks of one kind to everybody: the
 // moderator's mute, enforced by the server whatever the client does.
 func (p *Participant) SetMuted(kind webrtc.RTPCodecType, muted bool) error {
-	if !p.post(func() {
-		p.muted[kind] = muted
-		for _, u := range p.published {
-			if u.kind == kind {
-				u.setMuted(p.silenced(u))
-			}
-		}
-	}) {
-		return errClosed
-	}
-	return nil
+	return p.remute(func() { p.muted[kind] = muted }, func(u *upTrack) bool { return u.kind == kind })
 }
 
 // SetTrackMuted stops (or resumes) forwarding one published track to everybody, whatever the
 // client sends: a moderator turning a camera off while the screen share goes on. A kind muted
 // with SetMuted stays muted.
 func (p *Participant) SetTrackMuted(trackID string, muted bool) error {
-	if !p.post(func() {
+	return p.remute(func() {
 		if muted {
 			p.mutedTrack[trackID] = true
 		} else {
 			delete(p.mutedTrack, trackID)
 		}
+	}, func(u *upTrack) bool { return u.id == trackID })
+}
+
+// remute changes a moderator's mute in the participant's loop, then applies the result to the
+// published tracks it concerns.
+func (p *Participant) remute(change func(), concerns func(*upTrack) bool) error {
+	if !p.post(func() {
+		change()
 		for _, u := range p.published {
-			if u.id == trackID {
+			if concerns(u) {
 				u.setMuted(p.silenced(u))
 			}
 		}

@@ -117,14 +117,11 @@ func NewService(db *sqlite.DB, cat *i18n.Catalog, logger *slog.Logger, now func(
 		params:  opts.PasswordParams.orDefault(),
 		hashing: make(chan struct{}, max(1, runtime.NumCPU())),
 	}
-	dummy, err := hashPassword(randomToken(), s.params)
+	dummy, err := s.hash(randomToken()) // which gives its memory back to the system at once
 	if err != nil {
 		return nil, err
 	}
 	s.dummyHash = dummy
-	// The hash touched params.Memory (64 MiB by default) that nothing holds now: return it to the
-	// system at once instead of keeping it resident until the runtime's scavenger gets to it.
-	debug.FreeOSMemory()
 	pages, err := fs.Sub(templateFiles, "templates")
 	if err != nil {
 		return nil, fmt.Errorf("auth: templates: %w", err)

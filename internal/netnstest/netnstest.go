@@ -183,3 +183,49 @@ func (l *LockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// WireguardGo is Debian's wireguard-go running one interface in a namespace.
+type WireguardGo struct {
+	Sock string // its UAPI socket
+	cmd  *exec.Cmd
+}
+
+// StartWireguardGo runs `wireguard-go -f iface` in ns, unconfigured, and waits for its UAPI
+// socket: an employee's device before `wg set` configures it, or the program that runs the
+// server's interface in external mode. It is stopped when the test ends, if not before; its
+// output is logged if the test failed.
+func StartWireguardGo(t testing.TB, ns, iface string) *WireguardGo {
+	t.Helper()
+	var out LockedBuffer
+	cmd := exec.Command("ip", "netns", "exec", ns, "wireguard-go", "-f", iface)
+	cmd.Env = append(os.Environ(), "WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1")
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start wireguard-go: %v", err)
+	}
+	w := &WireguardGo{Sock: "/var/run/wireguard/" + iface + ".sock", cmd: cmd}
+	t.Cleanup(func() {
+		w.Stop()
+		if t.Failed() {
+			t.Logf("wireguard-go %s output:\n%s", iface, out.String())
+		}
+	})
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(w.Sock); err == nil {
+			return w
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("wireguard-go UAPI socket %s did not appear within 10 s", w.Sock)
+		}
+	}
+}
+
+// Stop ends wireguard-go (SIGTERM: it deletes its interface and socket) and reaps it; a second
+// call does nothing.
+func (w *WireguardGo) Stop() {
+	if w.cmd != nil {
+		StopProcess(w.cmd)
+		w.cmd = nil
+		os.Remove(w.Sock) // left behind only if wireguard-go could not clean up
+	}
+}

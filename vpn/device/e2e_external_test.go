@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
+
+	"github.com/rocca-pa/rocca/internal/netnstest"
 )
 
 // TestExternalMode drives an interface that Debian's wireguard-go runs as a process of its own in
@@ -55,7 +57,7 @@ func TestExternalMode(t *testing.T) {
 	}
 
 	step("the interface of a separate wireguard-go, configured by Open")
-	engine := startWireguardGo(t, srvNS, srvIf)
+	engine := netnstest.StartWireguardGo(t, srvNS, srvIf)
 	if got := srv.must(helperReq{Op: "open", Opts: opts}).Mode; got != ModeExternal {
 		t.Fatalf("mode %q, want external", got)
 	}
@@ -116,11 +118,11 @@ func TestExternalMode(t *testing.T) {
 
 	step("the program stops: the interface is gone; it starts again: a new interface, configured by a new Open")
 	srv.must(helperReq{Op: "open", Opts: opts})
-	engine.stop()
+	engine.Stop()
 	if r := srv.call(helperReq{Op: "peers"}); r.OK || !r.Gone {
 		t.Errorf("Peers with the program stopped: %+v, want an error saying the interface does not exist", r)
 	}
-	startWireguardGo(t, srvNS, srvIf)
+	netnstest.StartWireguardGo(t, srvNS, srvIf)
 	if r := srv.call(helperReq{Op: "peers"}); r.OK || !r.Gone || !strings.Contains(r.Err, "created again") {
 		t.Errorf("Peers on the interface of the restarted program: %+v, want an error saying it was created again", r)
 	}

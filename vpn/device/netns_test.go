@@ -22,14 +22,13 @@ import (
 
 // The shared bench lives in internal/netnstest; these are the names this package's tests use.
 var (
-	requireE2E  = netnstest.Require
-	run         = netnstest.Run
-	addNetns    = netnstest.Add
-	veth        = netnstest.Veth
-	inNetns     = netnstest.Do
-	serveTCP    = netnstest.ServeTCP
-	dialTCP     = netnstest.DialTCP
-	stopProcess = netnstest.StopProcess
+	requireE2E = netnstest.Require
+	run        = netnstest.Run
+	addNetns   = netnstest.Add
+	veth       = netnstest.Veth
+	inNetns    = netnstest.Do
+	serveTCP   = netnstest.ServeTCP
+	dialTCP    = netnstest.DialTCP
 )
 
 type lockedBuffer = netnstest.LockedBuffer
@@ -58,7 +57,7 @@ func startClient(t *testing.T, ns, iface, addr string, server wgtypes.Key, endpo
 		t.Fatal(err)
 	}
 	c := &wgClient{ns: ns, iface: iface, key: key, addr: netip.MustParsePrefix(addr).Addr()}
-	startWireguardGo(t, ns, iface)
+	netnstest.StartWireguardGo(t, ns, iface)
 	keyFile := t.TempDir() + "/client.key"
 	if err := os.WriteFile(keyFile, []byte(key.String()), 0o600); err != nil {
 		t.Fatal(err)
@@ -73,47 +72,6 @@ func startClient(t *testing.T, ns, iface, addr string, server wgtypes.Key, endpo
 		}
 	}
 	return c
-}
-
-// wireguardGo is Debian's wireguard-go running one interface, unconfigured, as a client device
-// or as the program that runs the server's interface in external mode.
-type wireguardGo struct {
-	cmd  *exec.Cmd
-	sock string
-}
-
-// startWireguardGo runs `wireguard-go -f iface` in ns and waits for its UAPI socket; the process
-// is stopped when the test ends, if not before.
-func startWireguardGo(t *testing.T, ns, iface string) *wireguardGo {
-	t.Helper()
-	var out lockedBuffer
-	cmd := exec.Command("ip", "netns", "exec", ns, "wireguard-go", "-f", iface)
-	cmd.Env = append(os.Environ(), "WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1")
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start wireguard-go: %v", err)
-	}
-	w := &wireguardGo{cmd: cmd, sock: "/var/run/wireguard/" + iface + ".sock"}
-	t.Cleanup(func() {
-		w.stop()
-		if t.Failed() {
-			t.Logf("wireguard-go %s output:\n%s", iface, out.String())
-		}
-	})
-	waitFor(t, 10*time.Second, "wireguard-go UAPI socket "+w.sock, func() bool {
-		_, err := os.Stat(w.sock)
-		return err == nil
-	})
-	return w
-}
-
-// stop ends wireguard-go (SIGTERM: it deletes its interface and socket) and reaps it.
-func (w *wireguardGo) stop() {
-	if w.cmd != nil {
-		stopProcess(w.cmd)
-		w.cmd = nil
-		os.Remove(w.sock) // left behind only if wireguard-go could not clean up
-	}
 }
 
 // wgShow is the client's view of its one peer, the server, from `wg show IFACE dump`.
